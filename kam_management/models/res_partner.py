@@ -1,0 +1,179 @@
+from odoo import _, api, fields, models
+
+from .kam_classification import TIERS
+
+KAM_GROUP = "kam_management.group_kam_manager"
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Mirrored by kam.classification so that lists can filter and group by it; it holds
+    # one value per company (a JSONB column), read through ``with_company``.
+    kam_tier = fields.Selection(
+        TIERS, string="Key account tier", company_dependent=True, readonly=True, copy=False
+    )
+    is_key_account = fields.Boolean(
+        string="Key account",
+        compute="_compute_is_key_account",
+        search="_search_is_key_account",
+    )
+    kam_classification_id = fields.Many2one(
+        "kam.classification",
+        string="Classification",
+        compute="_compute_kam_classification",
+        groups=KAM_GROUP,
+    )
+    kam_manager_id = fields.Many2one(
+        "res.users",
+        string="Key Account Manager",
+        compute="_compute_kam_classification",
+        inverse="_inverse_kam_manager_id",
+        search="_search_kam_manager_id",
+        domain="[('share', '=', False)]",
+    )
+    kam_user_is_director = fields.Boolean(compute="_compute_kam_user_is_director")
+    kam_currency_id = fields.Many2one("res.currency", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_revenue_12m = fields.Monetary(
+        string="Revenue in window",
+        currency_field="kam_currency_id",
+        compute="_compute_kam_classification",
+        groups=KAM_GROUP,
+        help="Untaxed revenue over the company's trailing window, in company currency, "
+        "as of the last reclassification.",
+    )
+    kam_rank = fields.Integer(string="Revenue rank", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_share = fields.Float(string="Share of revenue (%)", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_cumulative_share = fields.Float(
+        string="Cumulative share (%)", compute="_compute_kam_classification", groups=KAM_GROUP
+    )
+    kam_computed_tier = fields.Selection(
+        TIERS, string="Computed tier", compute="_compute_kam_classification", groups=KAM_GROUP
+    )
+    kam_tier_since = fields.Date(string="Tier since", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_tier_locked = fields.Boolean(string="Tier locked", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_lock_reason = fields.Char(string="Lock reason", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_lock_until = fields.Date(string="Locked until", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_classified_on = fields.Date(
+        string="Last classification",
+        compute="_compute_kam_classification",
+        groups=KAM_GROUP,
+        help="Date of the company's last reclassification run.",
+    )
+    kam_tier_history_ids = fields.Many2many(
+        "kam.tier.history",
+        string="Tier history",
+        compute="_compute_kam_classification",
+        groups=KAM_GROUP,
+    )
+
+    @api.depends("kam_tier")
+    @api.depends_context("company")
+    def _compute_is_key_account(self):
+        for partner in self:
+            partner.is_key_account = partner.commercial_partner_id.kam_tier == "a"
+
+    def _search_is_key_account(self, operator, value):
+        if operator not in ("=", "!="):
+            return NotImplemented
+        positive = (operator == "=") == bool(value)
+        domain = [("commercial_partner_id.kam_tier", "=", "a")]
+        return domain if positive else ["!", *domain]
+
+    @api.depends_context("uid")
+    def _compute_kam_user_is_director(self):
+        is_director = self.env.user.has_group("kam_management.group_kam_director")
+        for partner in self:
+            partner.kam_user_is_director = is_director
+
+    @api.depends_context("company")
+    def _compute_kam_classification(self):
+        company = self.env.company
+        Classification = self.env["kam.classification"].sudo()
+        commercial = self.commercial_partner_id
+        rows = Classification.search([("company_id", "=", company.id), ("partner_id", "in", commercial.ids)])
+        by_partner = {row.partner_id.id: row for row in rows}
+        last_run = self.env["kam.classification.run"].sudo().search(
+            [("company_id", "=", company.id)], order="date desc, id desc", limit=1
+        )
+        history = self.env["kam.tier.history"].sudo().search(
+            [("company_id", "=", company.id), ("partner_id", "in", commercial.ids)]
+        )
+        history_by_partner = {}
+        for line in history:
+            history_by_partner.setdefault(line.partner_id.id, []).append(line.id)
+        for partner in self:
+            row = by_partner.get(partner.commercial_partner_id.id, Classification)
+            partner.kam_classification_id = row.id
+            partner.kam_manager_id = row.manager_id
+            partner.kam_currency_id = company.currency_id
+            partner.kam_revenue_12m = row.revenue
+            partner.kam_rank = row.rank
+            partner.kam_share = row.share
+            partner.kam_cumulative_share = row.cumulative_share
+            partner.kam_computed_tier = row.computed_tier
+            partner.kam_tier_since = row.tier_since
+            partner.kam_tier_locked = row.locked
+            partner.kam_lock_reason = row.lock_reason
+            partner.kam_lock_until = row.lock_until
+            partner.kam_classified_on = last_run.date
+            partner.kam_tier_history_ids = [(6, 0, history_by_partner.get(partner.commercial_partner_id.id, []))]
+
+    def _inverse_kam_manager_id(self):
+        company = self.env.company
+        Classification = self.env["kam.classification"]
+        for partner in self:
+            commercial = partner.commercial_partner_id
+            row = Classification.search(
+                [("company_id", "=", company.id), ("partner_id", "=", commercial.id)], limit=1
+            )
+            if row:
+                if row.manager_id != partner.kam_manager_id:
+                    row.manager_id = partner.kam_manager_id
+            elif partner.kam_manager_id:
+                Classification.create(
+                    {"company_id": company.id, "partner_id": commercial.id, "manager_id": partner.kam_manager_id.id}
+                )._post_manager_change()
+
+    def _search_kam_manager_id(self, operator, value):
+        Classification = self.env["kam.classification"].sudo()
+        company_domain = [("company_id", "=", self.env.company.id)]
+        if operator in ("=", "!=") and not value:
+            # "No manager" must also match customers that have no classification row.
+            rows = Classification._search([*company_domain, ("manager_id", "!=", False)])
+            negate = operator == "="
+            return [("commercial_partner_id", "not in" if negate else "in", rows.subselect("partner_id"))]
+        rows = Classification._search([*company_domain, ("manager_id", operator, value)])
+        return [("commercial_partner_id", "in", rows.subselect("partner_id"))]
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_kam_lock_tier(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Lock key account tier"),
+            "res_model": "kam.tier.lock.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_partner_id": self.commercial_partner_id.id,
+                "default_company_id": self.env.company.id,
+                "default_tier": self.commercial_partner_id.kam_tier or "a",
+            },
+        }
+
+    def action_kam_unlock_tier(self):
+        self.ensure_one()
+        self.kam_classification_id.action_unlock()
+
+    def action_kam_view_history(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Tier history"),
+            "res_model": "kam.tier.history",
+            "view_mode": "list,form",
+            "domain": [("partner_id", "=", self.commercial_partner_id.id), ("company_id", "=", self.env.company.id)],
+        }
