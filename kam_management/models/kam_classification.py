@@ -144,7 +144,7 @@ class KamClassification(models.Model):
             vals = {"locked": True, "lock_reason": reason, "lock_until": until, "runs_below": 0}
             if old != tier:
                 vals.update(tier=tier, tier_since=today)
-                self.env["kam.tier.history"].create(
+                self.env["kam.tier.history"].sudo().create(
                     {
                         "classification_id": rec.id,
                         "company_id": rec.company_id.id,
@@ -281,6 +281,7 @@ class KamClassification(models.Model):
 
         One statement; unchanged customers never leave the database.
         """
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["account.move"].flush_model(
             ["state", "move_type", "invoice_date", "company_id", "commercial_partner_id", "amount_untaxed_signed"]
         )
@@ -476,6 +477,8 @@ class KamClassification(models.Model):
                 )
             )
         self.invalidate_model()
+        # The partner's figures are read from these rows: drop what the cache holds of them.
+        self.env["res.partner"].invalidate_model()
         moved = [c for c in changes if c["new_tier"] != c["old_tier"]]
         if moved:
             self.browse(col(moved, "row_id"))._sync_partner_tiers()

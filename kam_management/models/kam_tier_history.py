@@ -77,7 +77,7 @@ class KamTierHistory(models.Model):
         )
         bodies = [
             Markup("<p>%s</p>")
-            % _(
+            % self.env._(
                 "Key account tier in %(company)s: %(old)s → %(new)s (revenue %(revenue)s %(currency)s, share %(share).1f %%).",
                 company=escape(company.name),
                 old=label(m["old_tier"]),

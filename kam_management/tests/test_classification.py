@@ -1,0 +1,390 @@
+from unittest.mock import patch
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import Command, fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.sql_db import db_connect
+from odoo.tests import tagged
+
+from .common import KamCommon
+
+
+@tagged("post_install", "-at_install")
+class TestClassification(KamCommon):
+    """The 80/20 engine on known data: what a director checks after a run."""
+
+    def test_tiers_follow_the_cumulative_share(self):
+        """50/30/15/5: the customer that reaches 80 % is still A; B up to 95 %; C after."""
+        a1, a2, b, c = self._customers(4)
+        self._post_invoices(
+            [(a1, 5000, self.months_ago(1)), (a2, 3000, self.months_ago(2)), (b, 1500, self.months_ago(3)), (c, 500, self.months_ago(4))]
+        )
+        run = self._run()
+        self.assertEqual(self._tiers([a1, a2, b, c]), ["a", "a", "b", "c"])
+        row = self._row(a2)
+        self.assertEqual(row.rank, 2)
+        self.assertAlmostEqual(row.share, 30.0)
+        self.assertAlmostEqual(row.cumulative_share, 80.0)
+        self.assertEqual(row.revenue, 3000)
+        self.assertTrue(a1.with_company(self.company).is_key_account)
+        self.assertFalse(b.with_company(self.company).is_key_account)
+        self.assertEqual((run.key_account_count, run.tier_b_count, run.tier_c_count), (2, 1, 1))
+
+    def test_crossing_customer_is_a(self):
+        """50/25/20/5: the third customer takes the running share from 75 % to 95 %, and is A."""
+        first, second, crossing, last = self._customers(4)
+        self._post_invoices(
+            [(first, 500, self.months_ago(1)), (second, 250, self.months_ago(1)), (crossing, 200, self.months_ago(1)), (last, 50, self.months_ago(1))]
+        )
+        self._run()
+        self.assertEqual(self._tiers([first, second, crossing, last]), ["a", "a", "a", "c"])
+
+    def test_one_customer_is_a_key_account(self):
+        (only,) = self._customers(1)
+        self._post_invoices([(only, 10, self.months_ago(1))])
+        self._run()
+        self.assertEqual(self._row(only).tier, "a")
+        self.assertAlmostEqual(self._row(only).cumulative_share, 100.0)
+
+    def test_equal_revenues_rank_by_partner_id(self):
+        """Five customers at 20 % each: ties break by id, four are A and the fifth is B."""
+        customers = self._customers(5)
+        self._post_invoices([(p, 100, self.months_ago(1)) for p in reversed(customers)])
+        self._run()
+        self.assertEqual([self._row(p).rank for p in customers], [1, 2, 3, 4, 5])
+        self.assertEqual(self._tiers(customers), ["a", "a", "a", "a", "b"])
+
+    def test_zero_total_classifies_nobody(self):
+        customers = self._customers(3)
+        run = self._run()
+        self.assertFalse(self.Classification.search([("company_id", "=", self.company.id)]))
+        self.assertEqual(self._tiers(customers), [False] * 3)
+        self.assertEqual(run.changed_count, 0)
+
+    def test_refunds_above_invoices_leave_no_tier(self):
+        good, refunded = self._customers(2)
+        self._post_invoices([(good, 1000, self.months_ago(2)), (refunded, 100, self.months_ago(3))])
+        self._run()
+        self.assertEqual(self._row(refunded).tier, "b")
+        self._post_invoices([(refunded, -600, self.months_ago(1))])
+        self._run(run_date=self.today + relativedelta(days=1))
+        row = self._row(refunded)
+        self.assertFalse(row.tier, "net revenue below zero: not classified")
+        self.assertEqual(row.revenue, 0)
+        self.assertFalse(row.rank)
+        self.assertEqual(self._row(good).cumulative_share, 100.0)
+
+    def test_contacts_roll_up_to_their_company(self):
+        big, small = self._customers(2)
+        contact = self.env["res.partner"].create({"name": "Buyer", "parent_id": small.id})
+        self._post_invoices(
+            [(big, 600, self.months_ago(1)), (small, 300, self.months_ago(1)), (contact, 500, self.months_ago(1))]
+        )
+        self._run()
+        self.assertFalse(self._row(contact), "contacts are never classified themselves")
+        self.assertEqual(self._row(small).revenue, 800)
+        self.assertEqual(self._row(small).rank, 1)
+        self.assertEqual(contact.with_company(self.company).commercial_partner_id.kam_tier, "a")
+        self.assertTrue(contact.with_company(self.company).is_key_account)
+
+    def test_only_posted_customer_invoices_inside_the_window_count(self):
+        customer, other = self._customers(2)
+        window_start = self.today - relativedelta(months=12) + relativedelta(days=1)
+        self._post_invoices(
+            [
+                (customer, 100, window_start),  # first day of the window: counted
+                (customer, 1000, window_start - relativedelta(days=1)),  # the day before: not counted
+                (customer, 10, self.today),  # the run date itself: counted
+                (customer, 5000, self.today + relativedelta(days=1)),  # after the run date: not counted
+                (other, 1000, self.months_ago(1)),
+            ]
+        )
+        draft = self._post_invoices([(customer, 7000, self.months_ago(1))])
+        draft.button_draft()
+        self._post_invoices([(customer, 9000, self.months_ago(1), "in_invoice")])
+        self._run()
+        self.assertEqual(self._row(customer).revenue, 110)
+
+    def test_window_follows_the_company_setting(self):
+        customer, other = self._customers(2)
+        self._post_invoices([(customer, 1000, self.months_ago(18)), (other, 100, self.months_ago(1))])
+        self._run()
+        self.assertFalse(self._row(customer).tier)
+        self.company.kam_window_months = 24
+        self._run(run_date=self.today + relativedelta(days=1))
+        self.assertEqual(self._row(customer).tier, "a")
+
+    def test_sales_order_source(self):
+        """With the sales-order source, confirmed orders count by order date; quotations don't."""
+        self.company.kam_revenue_source = "sale_order"
+        customer, other = self._customers(2)
+        SaleOrder = self.env["sale.order"].with_company(self.company)
+
+        def order(partner, amount, date):
+            return SaleOrder.create(
+                {
+                    "partner_id": partner.id,
+                    "date_order": date,
+                    "order_line": [Command.create({"product_id": self.product_a.id, "price_unit": amount, "tax_id": []})],
+                }
+            )
+
+        confirmed = order(customer, 300, self.months_ago(1))
+        confirmed.action_confirm()
+        confirmed.date_order = self.months_ago(1)
+        order(customer, 5000, self.months_ago(1))  # a quotation
+        other_order = order(other, 50, self.months_ago(2))
+        other_order.action_confirm()
+        other_order.date_order = self.months_ago(2)
+        self._run()
+        self.assertEqual(self._row(customer).revenue, 300)
+        self.assertEqual(self._row(customer).tier, "a")
+        self.assertEqual(self._row(other).tier, "b")
+
+    def test_two_companies_classify_a_shared_customer_separately(self):
+        shared, local = self._customers(2)
+        company_2 = self.setup_other_company(name="Second company")["company"]
+        self._post_invoices([(shared, 1000, self.months_ago(1)), (local, 50, self.months_ago(1))])
+        self._post_invoices(
+            [(shared, 50, self.months_ago(1)), (local, 1000, self.months_ago(1))], company=company_2
+        )
+        self._run()
+        self._run(company=company_2)
+        self.assertEqual(shared.with_company(self.company).kam_tier, "a")
+        self.assertEqual(shared.with_company(company_2).kam_tier, "c")
+        self.assertEqual(local.with_company(company_2).kam_tier, "a")
+        self.assertEqual(self._row(shared, company_2).revenue, 50)
+
+    def test_demotion_waits_for_the_grace_runs(self):
+        self.company.kam_demotion_grace = 2
+        star, rival = self._customers(2)
+        self._post_invoices([(star, 1000, self.months_ago(11)), (rival, 100, self.months_ago(1))])
+        self._run()
+        self.assertEqual(self._row(star).tier, "a")
+        self.assertEqual(self._row(rival).tier, "b")
+        # The rival grows: the star now ranks second, past the 80 % line.
+        self._post_invoices([(rival, 9000, self.months_ago(1))])
+        day = self.today + relativedelta(days=1)
+        self._run(run_date=day)
+        self.assertEqual(self._row(rival).tier, "a", "promotion is immediate")
+        self.assertEqual(self._row(star).tier, "a", "first run below: kept")
+        self.assertEqual(self._row(star).computed_tier, "b")
+        self._run(run_date=day)
+        self.assertEqual(self._row(star).runs_below, 1, "a rerun on the same day is the same run")
+        self._run(run_date=day + relativedelta(days=1))
+        self.assertEqual(self._row(star).tier, "a", "second run below: kept")
+        self._run(run_date=day + relativedelta(days=2))
+        self.assertEqual(self._row(star).tier, "b", "third run below: demoted")
+        self.assertEqual(self._row(star).runs_below, 0)
+
+    def test_back_at_tier_resets_the_grace(self):
+        self.company.kam_demotion_grace = 1
+        star, rival = self._customers(2)
+        self._post_invoices([(star, 1000, self.months_ago(1)), (rival, 100, self.months_ago(1))])
+        self._run()
+        self._post_invoices([(rival, 9000, self.months_ago(1))])
+        self._run(run_date=self.today + relativedelta(days=1))
+        self.assertEqual(self._row(star).runs_below, 1)
+        self._post_invoices([(star, 90000, self.months_ago(1))])
+        self._run(run_date=self.today + relativedelta(days=2))
+        self.assertEqual(self._row(star).runs_below, 0)
+        self.assertEqual(self._row(star).tier, "a")
+
+    def test_locked_tier_is_kept_and_the_engine_says_what_it_computed(self):
+        big, small = self._customers(2)
+        self._post_invoices([(big, 1000, self.months_ago(1)), (small, 10, self.months_ago(1))])
+        self._run()
+        wizard = (
+            self.env["kam.tier.lock.wizard"]
+            .with_user(self.director)
+            .create({"partner_id": small.id, "tier": "a", "reason": "Strategic launch customer"})
+        )
+        wizard.action_apply()
+        row = self._row(small)
+        self.assertEqual(small.with_company(self.company).kam_tier, "a")
+        manual = row.history_ids.filtered(lambda line: line.cause == "manual")
+        self.assertEqual((manual.old_tier, manual.new_tier, manual.user_id), ("c", "a", self.director))
+        run = self._run(run_date=self.today + relativedelta(days=1))
+        self.assertEqual(row.tier, "a", "the engine never changes a locked tier")
+        self.assertEqual(row.computed_tier, "c")
+        self.assertTrue(row.lock_differs)
+        self.assertEqual(run.changed_count, 0)
+
+    def test_lock_expires_at_its_end_date(self):
+        big, small = self._customers(2)
+        self._post_invoices([(big, 1000, self.months_ago(1)), (small, 10, self.months_ago(1))])
+        self._run()
+        today = fields.Date.today()
+        self._row(small).with_user(self.director)._set_locked_tier("a", "Trial", today + relativedelta(days=5))
+        self._run(run_date=today + relativedelta(days=5))
+        self.assertTrue(self._row(small).locked, "still locked on its last day")
+        self.company.kam_window_months = 36
+        self._run(run_date=today + relativedelta(days=6))
+        row = self._row(small)
+        self.assertFalse(row.locked)
+        self.assertEqual(row.tier, "c")
+
+    def test_lock_needs_a_reason_and_a_future_end(self):
+        (customer,) = self._customers(1)
+        self._post_invoices([(customer, 10, self.months_ago(1))])
+        self._run()
+        row = self._row(customer).with_user(self.director)
+        with self.assertRaises(UserError):
+            row._set_locked_tier("b", "")
+        with self.assertRaises(UserError):
+            row._set_locked_tier("b", "Why not", self.today - relativedelta(years=5))
+        self.assertFalse(row.locked)
+
+    def test_second_run_on_the_same_data_changes_nothing(self):
+        customers = self._customers(6)
+        self._post_invoices([(p, 100 * (i + 1) ** 2, self.months_ago(1)) for i, p in enumerate(customers)])
+        self._run()
+        rows = self.Classification.search([("company_id", "=", self.company.id)])
+        before = rows.read(["tier", "revenue", "rank", "share", "cumulative_share", "write_date"])
+        history_count = self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)])
+        message_count = self.env["mail.message"].search_count([("model", "=", "res.partner"), ("res_id", "in", customers.ids)])
+        run = self._run()
+        self.assertEqual(run.changed_count, 0)
+        self.assertEqual(rows.read(["tier", "revenue", "rank", "share", "cumulative_share", "write_date"]), before)
+        self.assertEqual(self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)]), history_count)
+        self.assertEqual(
+            self.env["mail.message"].search_count([("model", "=", "res.partner"), ("res_id", "in", customers.ids)]),
+            message_count,
+        )
+
+    def test_every_change_is_kept_in_history_and_chatter(self):
+        first, second = self._customers(2)
+        self._post_invoices([(first, 900, self.months_ago(1)), (second, 100, self.months_ago(1))])
+        run = self._run()
+        history = self.env["kam.tier.history"].search([("partner_id", "=", second.id)])
+        self.assertEqual(len(history), 1)
+        self.assertEqual((history.old_tier, history.new_tier, history.cause), (False, "b", "engine"))
+        self.assertEqual(history.run_id, run)
+        self.assertEqual(history.revenue, 100)
+        message = self.env["mail.message"].search([("model", "=", "res.partner"), ("res_id", "=", second.id)], limit=1)
+        self.assertIn("not classified → B", message.body)
+        self.assertEqual(second.with_company(self.company).kam_tier_history_ids, history)
+
+    def test_new_key_accounts_without_manager_get_one_todo(self):
+        customers = self._customers(5)
+        self._post_invoices([(p, 100, self.months_ago(1)) for p in customers])
+        customers[0].with_company(self.company).with_user(self.director).kam_manager_id = self.kam
+        run = self.Classification.with_user(self.director)._reclassify_company(self.company, self.today)
+        self.assertEqual(run.unassigned_partner_ids, customers[1:4])
+        activities = run.activity_ids
+        self.assertEqual(len(activities), 1, "one to-do per run, not one per customer")
+        self.assertEqual(activities.user_id, self.director)
+        for partner in customers[1:4]:
+            self.assertIn(partner.name, str(activities.note))
+        self.assertFalse(
+            self.env["mail.activity"].search([("res_model", "=", "res.partner"), ("res_id", "in", customers.ids)])
+        )
+
+    def test_demoted_key_account_manager_is_notified(self):
+        star, rival = self._customers(2)
+        self._post_invoices([(star, 1000, self.months_ago(1)), (rival, 10, self.months_ago(1))])
+        self._run()
+        star.with_company(self.company).with_user(self.director).kam_manager_id = self.kam
+        self._post_invoices([(rival, 100000, self.months_ago(1))])
+        run = self._run(run_date=self.today + relativedelta(days=1))
+        notification = self.env["mail.message"].search(
+            [("model", "=", "kam.classification.run"), ("res_id", "=", run.id), ("partner_ids", "in", self.kam.partner_id.ids)]
+        )
+        self.assertEqual(len(notification), 1)
+        self.assertIn(star.name, notification.body)
+
+    def test_manager_change_is_kept_in_chatter(self):
+        (customer,) = self._customers(1)
+        customer.with_company(self.company).with_user(self.director).kam_manager_id = self.kam
+        self.assertEqual(self._row(customer).manager_id, self.kam)
+        self.assertEqual(
+            self.env["res.partner"].with_company(self.company).search([("kam_manager_id", "=", self.kam.id)]), customer
+        )
+        self.assertIn(
+            self.kam.name,
+            self.env["mail.message"].search([("model", "=", "res.partner"), ("res_id", "=", customer.id)], limit=1).body,
+        )
+
+    def test_preview_lists_changes_without_applying_them(self):
+        first, second = self._customers(2)
+        self._post_invoices([(first, 900, self.months_ago(1)), (second, 100, self.months_ago(1))])
+        wizard = self.env["kam.reclassify.wizard"].with_user(self.director).create({"run_date": self.today})
+        wizard.action_preview()
+        self.assertEqual(wizard.line_ids.mapped("partner_id"), first | second)
+        self.assertEqual(wizard.line_ids.filtered(lambda line: line.partner_id == first).new_tier, "a")
+        self.assertFalse(self._row(first), "a preview writes nothing")
+        wizard.action_apply()
+        self.assertEqual(self._row(first).tier, "a")
+
+    def test_query_count_does_not_grow_with_customers(self):
+        """First runs and steady-state reruns issue the same number of queries at 3 and 30 customers."""
+        companies = {}
+        for name, size in (("warm-up", 3), ("small", 3), ("large", 30)):
+            company = self.setup_other_company(name=f"{name} company")["company"]
+            company.kam_demotion_grace = 0
+            self.director.company_ids |= company
+            customers = self._customers(size, name)
+            self._post_invoices([(p, 100 * (i + 1), self.months_ago(1)) for i, p in enumerate(customers)], company=company)
+            companies[name] = company
+        Classification = self.Classification.with_user(self.director)
+        # The first run in a registry fills caches (xml ids, views of mail); measure the next ones.
+        # Warm up exactly as assertQueryCount measures: flushed, with the bus GC lottery off.
+        with patch("random.random", lambda: 1):
+            self.env.flush_all()
+            self.env.cr.flush()
+            self.env.invalidate_all()
+            Classification._reclassify_company(companies["warm-up"], self.today)
+            self.env.flush_all()
+            self.env.cr.flush()
+        for label, expected in (("first", QUERIES_FIRST_RUN), ("steady", QUERIES_STEADY_RUN)):
+            for name in ("large", "small"):
+                self.env.invalidate_all()
+                with self.subTest(run=label, size=name), self.assertQueryCount(expected):
+                    Classification._reclassify_company(companies[name], self.today)
+
+    def test_two_runs_at_once_cannot_both_apply(self):
+        """While another transaction runs the company, a second run stops with a clear message."""
+        (customer,) = self._customers(1)
+        self._post_invoices([(customer, 100, self.months_ago(1))])
+        other = db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x4B414D, self.company.id))
+            with self.assertRaisesRegex(UserError, "already running"):
+                self._run()
+            other.rollback()
+        finally:
+            other.close()
+        self._run()
+        self.assertEqual(self._row(customer).tier, "a")
+
+    def test_bad_settings_are_refused(self):
+        for vals in (
+            {"kam_threshold_a": -1},
+            {"kam_threshold_b": 101},
+            {"kam_threshold_a": 95, "kam_threshold_b": 95},
+            {"kam_threshold_a": 96, "kam_threshold_b": 95},
+            {"kam_window_months": 0},
+            {"kam_demotion_grace": -1},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(ValidationError):
+                with self.env.cr.savepoint():
+                    self.company.write(vals)
+        self.assertEqual(
+            (self.company.kam_threshold_a, self.company.kam_threshold_b, self.company.kam_window_months),
+            (80.0, 95.0, 12),
+        )
+
+    def test_cron_runs_every_company(self):
+        (customer,) = self._customers(1)
+        self._post_invoices([(customer, 100, self.months_ago(0, days=1))])
+        cron = self.env.ref("kam_management.ir_cron_kam_reclassify")
+        self.assertTrue(cron.active)
+        self.assertEqual((cron.interval_number, cron.interval_type), (1, "months"))
+        cron.method_direct_trigger()
+        self.assertEqual(self._row(customer).tier, "a")
+
+
+# Measured once and held: what matters is that both sizes issue the same number.
+QUERIES_FIRST_RUN = 34
+QUERIES_STEADY_RUN = 6
