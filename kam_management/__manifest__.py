@@ -21,7 +21,17 @@
         "views/res_config_settings_views.xml",
         "views/kam_menus.xml",
     ],
-    "demo": [],
+    "demo": [
+        "demo/kam_demo_users.xml",
+        "demo/kam_demo_partners.xml",
+        "demo/kam_demo_invoices.xml",
+        "demo/kam_demo_classification.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "kam_management/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }
