@@ -54,10 +54,10 @@ class KamClassification(models.Model):
     share = fields.Float(string="Share (%)", readonly=True, aggregator="sum")
     cumulative_share = fields.Float(string="Cumulative share (%)", readonly=True, aggregator="max")
     runs_below = fields.Integer(
-        readonly=True, help="Consecutive runs that placed the customer below its current tier."
+        readonly=True, default=0, help="Consecutive runs that placed the customer below its current tier."
     )
     runs_below_date = fields.Date(readonly=True)
-    locked = fields.Boolean(string="Tier locked", readonly=True)
+    locked = fields.Boolean(string="Tier locked", readonly=True, default=False)
     lock_reason = fields.Char(readonly=True)
     lock_until = fields.Date(string="Locked until", readonly=True)
     lock_differs = fields.Boolean(

@@ -1,2 +1,4 @@
 from . import kam_reclassify_wizard
 from . import kam_tier_lock_wizard
+from . import kam_reassign_wizard
+from . import kam_report_wizard

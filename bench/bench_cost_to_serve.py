@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""Benchmark of the cost-to-serve refresh on the synthetic database of run_bench.py.
+
+Adds 300,000 visits and 100,000 other costs to serve over the bench customers (plain SQL,
+once; a marker in ir.config_parameter says they are there), then measures, for the company:
+
+* F, the floor: the bare aggregate of ``kam.account.fact._figures_sql`` over the window,
+  fetched whole (invoices, cost of goods, visits and cost entries, per customer);
+* T first: ``kam.classification._refresh_cost_to_serve`` when no row holds figures yet
+  (every row is written, customers with effort and no classification are added), commit
+  included;
+* T steady: the same refresh again on the same data (must write nothing), commit included.
+
+Goal: T / F <= 2 (steady). See docs/benchmarks.md.
+
+As a module: ``run(env, company, run_date, customer_ids)`` returns the figures as a dict and
+prints them; run_bench.py calls it after the engine measurements. Standalone, on a database
+built by run_bench.py:
+
+    python3 bench/bench_cost_to_serve.py --db kam_bench [--visits 300000] [--entries 100000]
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+MARKER_KEY = "kam_bench.cost_dataset"
+GOAL = 2.0
+
+VISITS_SQL = """
+INSERT INTO kam_visit (
+    partner_id, commercial_partner_id, user_id, company_id, kind, state,
+    start, stop, duration, date, travel_time, distance, expenses,
+    hourly_rate, km_rate, cost, create_uid, create_date, write_uid, write_date)
+SELECT c.partner_id, c.partner_id, %(user)s, %(company)s, v.kind, v.state,
+       v.start, v.start + make_interval(mins => (v.duration * 60)::int), v.duration, v.start::date,
+       v.travel_time, v.distance, v.expenses,
+       %(hourly)s, %(per_km)s,
+       round(((v.duration + v.travel_time) * %(hourly)s + v.distance * %(per_km)s + v.expenses)::numeric, 2),
+       1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
+  FROM (SELECT g,
+               floor(random() * %(n)s)::int AS customer,
+               (ARRAY['visit', 'visit', 'visit', 'remote', 'call', 'other'])[1 + floor(random() * 6)::int] AS kind,
+               CASE WHEN random() < 0.9 THEN 'done' WHEN random() < 0.7 THEN 'planned' ELSE 'cancelled' END AS state,
+               (%(run_date)s::date - floor(random() * %(days)s)::int)
+                   + make_interval(hours => 7 + floor(random() * 10)::int) AS start,
+               (0.25 * (1 + floor(random() * 12)))::float8 AS duration,
+               (0.5 * floor(random() * 6))::float8 AS travel_time,
+               round((random() * 300)::numeric, 1)::float8 AS distance,
+               round((random() * 60)::numeric, 2) AS expenses
+          FROM generate_series(1, %(m)s) g) v
+  JOIN bench_cost_customer c ON c.i = v.customer
+"""
+
+ENTRIES_SQL = """
+INSERT INTO kam_cost_entry (
+    name, partner_id, commercial_partner_id, company_id, user_id, date, category_id,
+    currency_id, amount, amount_company, create_uid, create_date, write_uid, write_date)
+SELECT 'Bench cost ' || v.g, c.partner_id, c.partner_id, %(company)s, %(user)s, v.day, v.category,
+       %(currency)s, v.amount, v.amount, 1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
+  FROM (SELECT g,
+               floor(random() * %(n)s)::int AS customer,
+               %(run_date)s::date - floor(random() * %(days)s)::int AS day,
+               (%(categories)s::int[])[1 + floor(random() * %(n_categories)s)::int] AS category,
+               round((5 + random() * 995)::numeric, 2) AS amount
+          FROM generate_series(1, %(m)s) g) v
+  JOIN bench_cost_customer c ON c.i = v.customer
+"""
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] cost-to-serve: {msg}", flush=True)
+
+
+def fmt_s(seconds):
+    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def insert_effort(env, company, run_date, customer_ids, visits, entries, days=730):
+    """Bulk-insert the visits and cost entries of the bench (once), then ANALYZE."""
+    cr = env.cr
+    Param = env["ir.config_parameter"].sudo()
+    wanted = {"visits": visits, "entries": entries, "company_id": company.id, "customers": len(customer_ids)}
+    marker = json.loads(Param.get_param(MARKER_KEY) or "{}")
+    if {key: marker.get(key) for key in wanted} == wanted:
+        log(f"reusing {visits:,} visits and {entries:,} cost entries inserted on {marker.get('built_on')}")
+        return marker
+    log("removing the effort of a previous build")
+    cr.execute("DELETE FROM kam_visit WHERE company_id = %s", [company.id])
+    cr.execute("DELETE FROM kam_cost_entry WHERE company_id = %s", [company.id])
+    rate = env["kam.cost.rate"].sudo().search([("company_id", "=", company.id), ("user_id", "=", False)], limit=1)
+    if not rate:
+        rate = (
+            env["kam.cost.rate"]
+            .sudo()
+            .create({"company_id": company.id, "date_from": "2000-01-01", "hourly_rate": 45.0, "km_rate": 0.3})
+        )
+    env.flush_all()
+    cr.execute("DROP TABLE IF EXISTS bench_cost_customer")
+    cr.execute(
+        "CREATE TEMP TABLE bench_cost_customer AS "
+        "SELECT (row_number() OVER () - 1)::int AS i, id AS partner_id FROM unnest(%s::int[]) id",
+        [list(customer_ids)],
+    )
+    cr.execute("CREATE UNIQUE INDEX ON bench_cost_customer (i)")
+    params = {
+        "company": company.id,
+        "user": env.ref("base.user_admin").id,
+        "run_date": run_date,
+        "days": days,
+        "n": len(customer_ids),
+    }
+    t0 = time.perf_counter()
+    cr.execute(VISITS_SQL, {**params, "m": visits, "hourly": rate.hourly_rate, "per_km": rate.km_rate})
+    inserted_visits = cr.rowcount
+    t_visits = time.perf_counter() - t0
+    categories = env["kam.cost.category"].sudo().search([]).ids
+    t0 = time.perf_counter()
+    cr.execute(
+        ENTRIES_SQL,
+        {
+            **params,
+            "m": entries,
+            "currency": company.currency_id.id,
+            "categories": categories,
+            "n_categories": len(categories),
+        },
+    )
+    inserted_entries = cr.rowcount
+    t_entries = time.perf_counter() - t0
+    cr.execute("DROP TABLE bench_cost_customer")
+    marker = {
+        **wanted,
+        "inserted_visits": inserted_visits,
+        "inserted_entries": inserted_entries,
+        "insert_seconds": {"visits": round(t_visits, 1), "entries": round(t_entries, 1)},
+        "built_on": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    Param.set_param(MARKER_KEY, json.dumps(marker))
+    cr.commit()
+    for table in ("kam_visit", "kam_cost_entry"):
+        cr.execute(f"ANALYZE {table}")
+    cr.commit()
+    log(f"inserted {inserted_visits:,} visits and {inserted_entries:,} cost entries in {t_visits + t_entries:.1f} s")
+    return marker
+
+
+def reset_figures(env, company):
+    """Empty the cost figures of ``company``: the next refresh is a first one."""
+    from odoo.addons.kam_management.models.kam_classification_cost import COST_FIGURES, COST_RANKING
+
+    cr = env.cr
+    columns = ", ".join(f"{name} = NULL" for name in (*COST_FIGURES, *COST_RANKING))
+    # Rows the refresh added for customers with effort and no revenue: the engine never made them.
+    cr.execute(
+        "DELETE FROM kam_classification WHERE company_id = %s AND tier IS NULL AND rank IS NULL "
+        "AND revenue = 0 AND manager_id IS NULL AND NOT locked",
+        [company.id],
+    )
+    cr.execute(f"UPDATE kam_classification SET {columns} WHERE company_id = %s", [company.id])
+    cr.commit()
+    vacuum_analyze(cr.dbname, ["kam_classification"])
+    env.invalidate_all()
+
+
+def vacuum_analyze(dbname, tables):
+    """VACUUM needs its own connection in autocommit: clear the dead rows of earlier runs."""
+    import contextlib
+
+    import psycopg2
+
+    import odoo
+
+    _db, info = odoo.sql_db.connection_info_for(dbname)
+    with contextlib.closing(psycopg2.connect(**info)) as cnx:
+        cnx.autocommit = True
+        with cnx.cursor() as cr:
+            for table in tables:
+                cr.execute(f"VACUUM (ANALYZE) {table}")
+
+
+def measure_floor(env, company, run_date):
+    Fact = env["kam.account.fact"]
+    date_from, date_to = env["kam.classification"]._window(company, run_date)
+    query = Fact._figures_sql(company, date_from, date_to)
+    t0 = time.perf_counter()
+    env.cr.execute(query)
+    rows = env.cr.fetchall()
+    return time.perf_counter() - t0, len(rows)
+
+
+def measure_refresh(env, company, run_date):
+    cr = env.cr
+    env.invalidate_all()
+    n0 = cr.sql_log_count
+    t0 = time.perf_counter()
+    changed = env["kam.classification"]._refresh_cost_to_serve(company, run_date)
+    t_refresh = time.perf_counter() - t0
+    statements = cr.sql_log_count - n0
+    cr.commit()
+    return {
+        "seconds": time.perf_counter() - t0,
+        "refresh_seconds": t_refresh,
+        "statements": statements,
+        "rows_written": changed,
+    }
+
+
+def explain(env, company, run_date):
+    from odoo.tools import SQL
+
+    date_from, date_to = env["kam.classification"]._window(company, run_date)
+    env.cr.execute(
+        SQL("EXPLAIN (ANALYZE, BUFFERS) %s", env["kam.account.fact"]._figures_sql(company, date_from, date_to))
+    )
+    plan = "\n".join(row[0] for row in env.cr.fetchall())
+    env.cr.rollback()
+    return plan
+
+
+def run(env, company, run_date, customer_ids, visits=300_000, entries=100_000, repeat=3, show_plan=False):
+    """Insert the effort (once) and measure F, T first and T steady; print and return them."""
+    insert_effort(env, company, run_date, customer_ids, visits, entries)
+    env.cr.execute(
+        "SELECT (SELECT count(*) FROM kam_visit WHERE company_id = %(c)s), "
+        "(SELECT count(*) FROM kam_cost_entry WHERE company_id = %(c)s), "
+        "(SELECT count(*) FROM kam_classification WHERE company_id = %(c)s)",
+        {"c": company.id},
+    )
+    n_visits, n_entries, n_rows = env.cr.fetchone()
+    # Warm the cache once so that every measurement reads the same pages from memory.
+    measure_floor(env, company, run_date)
+    reset_figures(env, company)
+    measure_floor(env, company, run_date)
+    log("T first: refresh with no figures stored")
+    first = measure_refresh(env, company, run_date)
+    floors = [measure_floor(env, company, run_date) for _i in range(repeat)]
+    floor, floor_rows = min(floors)
+    steadies = [measure_refresh(env, company, run_date) for _i in range(repeat)]
+    steady = min(steadies, key=lambda r: r["seconds"])
+    result = {
+        "visits": n_visits,
+        "cost_entries": n_entries,
+        "classification_rows_before": n_rows,
+        "customers_with_figures": floor_rows,
+        "F": floor,
+        "F_all": [f[0] for f in floors],
+        "T_first": first["seconds"],
+        "T_first_rows_written": first["rows_written"],
+        "T_first_statements": first["statements"],
+        "T_steady": steady["seconds"],
+        "T_steady_all": [r["seconds"] for r in steadies],
+        "T_steady_rows_written": max(r["rows_written"] for r in steadies),
+        "T_steady_statements": steady["statements"],
+        "ratio_first": first["seconds"] / floor,
+        "ratio_steady": steady["seconds"] / floor,
+        "goal": GOAL,
+    }
+    print()
+    print("Cost to serve (kam.classification._refresh_cost_to_serve)")
+    print(f"  data: {n_visits:,} visits, {n_entries:,} cost entries, {floor_rows:,} customers with figures")
+    print(f"  F (bare _figures_sql, best of {repeat}): {fmt_s(floor)}")
+    print(
+        f"  T first : {fmt_s(first['seconds'])}  T/F = {result['ratio_first']:.2f}  "
+        f"({first['statements']} statements, {first['rows_written']:,} rows written)"
+    )
+    print(
+        f"  T steady: {fmt_s(steady['seconds'])}  T/F = {result['ratio_steady']:.2f}  "
+        f"({steady['statements']} statements, {result['T_steady_rows_written']:,} rows written)  "
+        f"goal <= {GOAL:.0f}: {'met' if result['ratio_steady'] <= GOAL else 'NOT met'}"
+    )
+    if show_plan:
+        print("\nEXPLAIN (ANALYZE, BUFFERS) of F:\n" + explain(env, company, run_date))
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default=os.environ.get("KAM_BENCH_DB", "kam_bench"))
+    parser.add_argument("--visits", type=int, default=300_000)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--json", default="", help="write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        import odoo
+    except ImportError:  # pragma: no cover
+        sys.exit("bench_cost_to_serve: cannot import odoo; run it with the Python that runs Odoo 18.0")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from run_bench import odoo_addons_path
+
+    odoo.tools.config.parse_config(["-d", args.db, f"--addons-path={odoo_addons_path()}", "--log-level=warn"])
+    registry = odoo.modules.registry.Registry(args.db)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        marker = json.loads(env["ir.config_parameter"].get_param("kam_bench.dataset") or "{}")
+        if not marker.get("complete"):
+            sys.exit(f"bench_cost_to_serve: {args.db} was not built by run_bench.py; run `make bench` first")
+        import datetime
+
+        company = env["res.company"].browse(marker["company_id"])
+        run_date = datetime.date.fromisoformat(marker["run_date"])
+        cr.execute("SELECT id FROM res_partner WHERE is_company AND ref LIKE 'KB%%' ORDER BY id")
+        customer_ids = [row[0] for row in cr.fetchall()]
+        result = run(env, company, run_date, customer_ids, args.visits, args.entries, args.repeat, args.explain)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+from odoo import _, api, fields, models
+
+KAM_GROUP = "kam_management.group_kam_manager"
+
+
+class CrmLead(models.Model):
+    _inherit = "crm.lead"
+
+    kam_visit_ids = fields.One2many("kam.visit", "opportunity_id", string="Visits")
+    kam_visit_count = fields.Integer(string="Number of visits", compute="_compute_kam_visit_count")
+    kam_visit_cost = fields.Monetary(
+        string="Cost of the visits done",
+        compute="_compute_kam_visit_cost",
+        currency_field="company_currency",
+        groups=KAM_GROUP,
+    )
+
+    @api.depends("kam_visit_ids.state")
+    def _compute_kam_visit_count(self):
+        counts = dict(
+            self.env["kam.visit"]._read_group(
+                [("opportunity_id", "in", self.ids), ("state", "!=", "cancelled")],
+                ["opportunity_id"],
+                ["__count"],
+                order="opportunity_id",
+            )
+        )
+        for lead in self:
+            lead.kam_visit_count = counts.get(lead, 0)
+
+    @api.depends("kam_visit_ids.cost", "kam_visit_ids.state")
+    def _compute_kam_visit_cost(self):
+        costs = dict(
+            self.env["kam.visit"]._read_group(
+                [("opportunity_id", "in", self.ids), ("state", "=", "done")],
+                ["opportunity_id"],
+                ["cost:sum"],
+                order="opportunity_id",
+            )
+        )
+        for lead in self:
+            lead.kam_visit_cost = costs.get(lead, 0.0)
+
+    def action_kam_view_visits(self):
+        self.ensure_one()
+        return self.env["kam.visit"]._action_for(
+            _("Visits for %(opportunity)s", opportunity=self.name),
+            [("opportunity_id", "=", self.id)],
+            {
+                "default_opportunity_id": self.id,
+                "default_partner_id": self.partner_id.id,
+                "default_company_id": (self.company_id or self.env.company).id,
+                "search_default_not_cancelled": 1,
+            },
+        )

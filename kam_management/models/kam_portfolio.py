@@ -1,0 +1,152 @@
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from .kam_classification_team import DIRECTOR_GROUP, KAM_GROUP, group_id
+
+# Portfolio rows are keyed by (company, KAM); the id packs both so that it stays the same
+# from one read to the next (a row number would shift when a KAM joins the team).
+_ID_SHIFT = 2**31
+
+
+class KamPortfolio(models.Model):
+    """Per company and Key Account Manager: the accounts they carry and what they cost.
+
+    Read-only, computed on the fly from the classification rows (tiers, revenue, cost to
+    serve, visits and hours in the window). One row per member of the team, even without
+    accounts (they have the most room), one per other user who still manages accounts,
+    and one row without a manager for the classified accounts nobody manages.
+    """
+
+    _name = "kam.portfolio"
+    _description = "Key Account Manager portfolio"
+    _auto = False
+    _order = "company_id, is_unassigned desc, key_account_count desc, revenue desc, id"
+    _rec_name = "user_id"
+    _depends = {
+        "kam.classification": [
+            "company_id",
+            "manager_id",
+            "tier",
+            "revenue",
+            "cost_to_serve",
+            "visit_count",
+            "visit_hours",
+        ],
+        "res.company": ["kam_max_key_accounts"],
+        "res.users": ["active", "share", "groups_id", "company_ids"],
+    }
+
+    company_id = fields.Many2one("res.company", readonly=True)
+    user_id = fields.Many2one("res.users", string="Key Account Manager", readonly=True)
+    is_unassigned = fields.Boolean(string="Without KAM", readonly=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    key_account_count = fields.Integer(string="Key accounts", readonly=True, aggregator="sum")
+    tier_b_count = fields.Integer(string="Tier B", readonly=True, aggregator="sum")
+    tier_c_count = fields.Integer(string="Tier C", readonly=True, aggregator="sum")
+    account_count = fields.Integer(string="Accounts", readonly=True, aggregator="sum")
+    revenue = fields.Monetary(
+        string="Revenue under management",
+        currency_field="currency_id",
+        readonly=True,
+        aggregator="sum",
+        help="Revenue of the accounts in the company's window, as of the last reclassification.",
+    )
+    cost_to_serve = fields.Monetary(
+        string="Cost to serve", currency_field="currency_id", readonly=True, aggregator="sum"
+    )
+    visit_count = fields.Integer(string="Visits", readonly=True, aggregator="sum")
+    visit_hours = fields.Float(string="Hours", readonly=True, aggregator="sum")
+    max_key_accounts = fields.Integer(string="Maximum key accounts", readonly=True, aggregator="max")
+    load = fields.Float(
+        string="Load (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Key accounts as a share of the maximum per Key Account Manager.",
+    )
+    is_overloaded = fields.Boolean(string="Overloaded", readonly=True)
+
+    @property
+    def _table_query(self):
+        return SQL(
+            """
+            WITH team AS (
+                SELECT cu.cid AS company_id, u.id AS user_id
+                  FROM res_users u
+                  JOIN res_company_users_rel cu ON cu.user_id = u.id
+                 WHERE u.active AND NOT u.share
+                   AND EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(kam)s)
+                   AND NOT EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(director)s)
+            ),
+            accounts AS (
+                SELECT company_id, manager_id AS user_id,
+                       COUNT(*) FILTER (WHERE tier = 'a') AS key_account_count,
+                       COUNT(*) FILTER (WHERE tier = 'b') AS tier_b_count,
+                       COUNT(*) FILTER (WHERE tier = 'c') AS tier_c_count,
+                       COUNT(*) AS account_count,
+                       COALESCE(SUM(revenue), 0) AS revenue,
+                       COALESCE(SUM(cost_to_serve), 0) AS cost_to_serve,
+                       COALESCE(SUM(visit_count), 0) AS visit_count,
+                       COALESCE(SUM(visit_hours), 0) AS visit_hours
+                  FROM kam_classification
+                 WHERE manager_id IS NOT NULL OR tier IS NOT NULL
+                 GROUP BY company_id, manager_id
+            ),
+            rows AS (
+                SELECT COALESCE(a.company_id, t.company_id) AS company_id,
+                       COALESCE(a.user_id, t.user_id) AS user_id,
+                       COALESCE(a.key_account_count, 0) AS key_account_count,
+                       COALESCE(a.tier_b_count, 0) AS tier_b_count,
+                       COALESCE(a.tier_c_count, 0) AS tier_c_count,
+                       COALESCE(a.account_count, 0) AS account_count,
+                       COALESCE(a.revenue, 0) AS revenue,
+                       COALESCE(a.cost_to_serve, 0) AS cost_to_serve,
+                       COALESCE(a.visit_count, 0) AS visit_count,
+                       COALESCE(a.visit_hours, 0) AS visit_hours
+                  FROM accounts a
+                  FULL OUTER JOIN team t ON t.company_id = a.company_id AND t.user_id = a.user_id
+            )
+            SELECT r.company_id::bigint * %(shift)s + COALESCE(r.user_id, 0) AS id,
+                   r.company_id, r.user_id, r.user_id IS NULL AS is_unassigned,
+                   r.key_account_count, r.tier_b_count, r.tier_c_count, r.account_count,
+                   r.revenue, r.cost_to_serve, r.visit_count, r.visit_hours::float8 AS visit_hours,
+                   c.kam_max_key_accounts AS max_key_accounts,
+                   CASE WHEN r.user_id IS NULL OR COALESCE(c.kam_max_key_accounts, 0) < 1 THEN 0
+                        ELSE r.key_account_count * 100.0 / c.kam_max_key_accounts END::float8 AS load,
+                   r.user_id IS NOT NULL AND r.key_account_count > c.kam_max_key_accounts AS is_overloaded
+              FROM rows r
+              JOIN res_company c ON c.id = r.company_id
+            """,
+            kam=group_id(self.env, KAM_GROUP),
+            director=group_id(self.env, DIRECTOR_GROUP),
+            shift=_ID_SHIFT,
+        )
+
+    @api.depends("user_id", "is_unassigned")
+    def _compute_display_name(self):
+        for row in self:
+            row.display_name = row.user_id.name if row.user_id else _("Without KAM")
+
+    def _classification_domain(self):
+        self.ensure_one()
+        domain = [("company_id", "=", self.company_id.id)]
+        if self.user_id:
+            return [*domain, ("manager_id", "=", self.user_id.id)]
+        return [*domain, ("manager_id", "=", False), ("tier", "!=", False)]
+
+    def action_open_accounts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("kam_management.kam_classification_action")
+        action.update(
+            name=_("Accounts of %(manager)s", manager=self.display_name),
+            domain=self._classification_domain(),
+            context={"search_default_classified": 0},
+        )
+        return action
+
+    def action_reassign(self):
+        self.ensure_one()
+        Wizard = self.env["kam.reassign.wizard"]
+        if self.user_id:
+            return Wizard.action_open(source_manager=self.user_id, company=self.company_id)
+        accounts = self.env["kam.classification"].search(self._classification_domain())
+        return Wizard.action_open(partners=accounts.partner_id, company=self.company_id)

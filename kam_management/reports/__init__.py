@@ -1,0 +1,6 @@
+from . import ir_actions_report
+from . import kam_report_data
+from . import kam_account_review
+from . import kam_portfolio_report
+from . import kam_pareto_xlsx
+from . import kam_portfolio_xlsx

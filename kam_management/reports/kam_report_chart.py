@@ -1,0 +1,159 @@
+"""The 12-month chart of the Key Account Review, drawn as inline SVG on the server.
+
+wkhtmltopdf runs an old WebKit without the JavaScript charting libraries need, so the chart
+is plain SVG built here. It must read in black and white: revenue bars are solid dark grey,
+gross margin bars are hatched, cost to serve is a dashed line with square markers, and the
+legend and axes say in words what each one is.
+"""
+
+import math
+
+from markupsafe import Markup, escape
+
+# Layout, in SVG user units (pixels at the report's 96 dpi).
+WIDTH = 700
+HEIGHT = 250
+MARGIN_LEFT = 58  # y-axis labels
+MARGIN_RIGHT = 8
+MARGIN_TOP = 30  # legend
+MARGIN_BOTTOM = 24  # month labels
+BAR_WIDTH = 0.32  # of a month's slot, per bar
+TICKS = 4  # wanted intervals on the y axis
+FONT = "font-family='DejaVu Sans, Arial, sans-serif' font-size='10'"
+
+
+def nice_step(span, intervals=TICKS):
+    """A round step (1, 2, 2.5 or 5 times a power of ten) cutting ``span`` into about ``intervals``."""
+    if span <= 0:
+        return 1.0
+    raw = span / intervals
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def evolution_svg(months, labels, fmt_value):
+    """Return the chart as ``Markup``.
+
+    ``months``: ``[(month label, revenue, gross margin, cost to serve)]``, oldest first;
+    ``labels``: the translated ``revenue``, ``gross_margin``, ``cost_to_serve`` and ``empty``
+    texts; ``fmt_value``: formats an axis value in the user's language.
+    """
+    plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    values = [value for _label, *figures in months for value in figures]
+    high, low = max([0.0, *values]), min([0.0, *values])
+    step = nice_step(high - low)
+    top = math.ceil(high / step) * step if high > 0 else 0.0
+    bottom = math.floor(low / step) * step if low < 0 else 0.0
+    if top == bottom:
+        top = step
+
+    def y(value):
+        return MARGIN_TOP + (top - value) / (top - bottom) * plot_h
+
+    parts = [
+        Markup(
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%(w)s' height='%(h)s' viewBox='0 0 %(w)s %(h)s' "
+            "class='o_kam_chart'>"
+            "<defs><pattern id='kam_hatch' patternUnits='userSpaceOnUse' width='5' height='5'>"
+            "<rect width='5' height='5' fill='#ffffff'/>"
+            "<path d='M0,5 L5,0' stroke='#000000' stroke-width='1.2'/></pattern></defs>"
+        )
+        % {"w": WIDTH, "h": HEIGHT}
+    ]
+    # Grid and y-axis labels.
+    tick = bottom
+    while tick <= top + step / 2:
+        ty = y(tick)
+        parts.append(
+            Markup(
+                "<line x1='%s' y1='%.1f' x2='%s' y2='%.1f' stroke='%s' stroke-width='%s' %s/>"
+                "<text x='%s' y='%.1f' text-anchor='end' %s>%s</text>"
+            )
+            % (
+                MARGIN_LEFT,
+                ty,
+                WIDTH - MARGIN_RIGHT,
+                ty,
+                "#000000" if tick == 0 else "#b0b0b0",
+                "1" if tick == 0 else "0.5",
+                Markup("") if tick == 0 else Markup("stroke-dasharray='2,2'"),
+                MARGIN_LEFT - 4,
+                ty + 3,
+                Markup(FONT),
+                escape(fmt_value(tick)),
+            )
+        )
+        tick += step
+    slot = plot_w / max(len(months), 1)
+    line_points = []
+    for index, (label, revenue, margin, cost) in enumerate(months):
+        x0 = MARGIN_LEFT + index * slot
+        for offset, value, fill in ((0.15, revenue, "#404040"), (0.15 + BAR_WIDTH, margin, "url(#kam_hatch)")):
+            if value:
+                y_top, y_bottom = y(max(value, 0.0)), y(min(value, 0.0))
+                parts.append(
+                    Markup(
+                        "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='%s' stroke='#000000' "
+                        "stroke-width='0.6'/>"
+                    )
+                    % (x0 + offset * slot, y_top, BAR_WIDTH * slot, max(y_bottom - y_top, 0.5), fill)
+                )
+        line_points.append((x0 + slot / 2, y(cost)))
+        parts.append(
+            Markup("<text x='%.1f' y='%s' text-anchor='middle' %s>%s</text>")
+            % (x0 + slot / 2, HEIGHT - 8, Markup(FONT), escape(label))
+        )
+    if line_points:
+        parts.append(
+            Markup(
+                "<polyline points='%s' fill='none' stroke='#000000' stroke-width='1.6' stroke-dasharray='5,3'/>"
+            )
+            % " ".join(f"{px:.1f},{py:.1f}" for px, py in line_points)
+        )
+        for px, py in line_points:
+            parts.append(
+                Markup(
+                    "<rect x='%.1f' y='%.1f' width='6' height='6' fill='#ffffff' stroke='#000000' stroke-width='1.2'/>"
+                )
+                % (px - 3, py - 3)
+            )
+    if not any(values):
+        parts.append(
+            Markup("<text x='%s' y='%s' text-anchor='middle' %s>%s</text>")
+            % (MARGIN_LEFT + plot_w / 2, MARGIN_TOP + plot_h / 2, Markup(FONT), escape(labels["empty"]))
+        )
+    # Legend.
+    legend = (
+        (Markup("<rect x='%s' y='8' width='14' height='10' fill='#404040' stroke='#000000' stroke-width='0.6'/>"), "revenue"),
+        (
+            Markup("<rect x='%s' y='8' width='14' height='10' fill='url(#kam_hatch)' stroke='#000000' stroke-width='0.6'/>"),
+            "gross_margin",
+        ),
+        (
+            Markup(
+                "<g><line x1='%(x)s' y1='13' x2='%(x2)s' y2='13' stroke='#000000' stroke-width='1.6' "
+                "stroke-dasharray='5,3'/></g>"
+            ),
+            "cost_to_serve",
+        ),
+    )
+    x = MARGIN_LEFT
+    for swatch, key in legend:
+        if key == "cost_to_serve":
+            parts.append(swatch % {"x": x, "x2": x + 20})
+            parts.append(
+                Markup("<rect x='%s' y='10' width='6' height='6' fill='#ffffff' stroke='#000000' stroke-width='1.2'/>")
+                % (x + 7)
+            )
+            text_x = x + 24
+        else:
+            parts.append(swatch % x)
+            text_x = x + 18
+        parts.append(Markup("<text x='%s' y='17' %s>%s</text>") % (text_x, Markup(FONT), escape(labels[key])))
+        x = text_x + 12 + 6 * len(labels[key])
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)

@@ -1,0 +1,506 @@
+from collections import defaultdict
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL, format_amount, format_date, formatLang
+
+from ..models.kam_classification import TIERS
+
+KAM_GROUP = "kam_management.group_kam_manager"
+DIRECTOR_GROUP = "kam_management.group_kam_director"
+
+# Months drawn in the evolution chart of the Key Account Review, the period's last month included.
+EVOLUTION_MONTHS = 12
+# Visits listed in the Key Account Review, the most recent first.
+RECENT_VISITS = 8
+# The figures of ``kam.account.fact`` that the reports read, for a period and per month.
+FIGURES = ("revenue", "gross_margin", "cost_to_serve", "net_contribution", "visit_count", "visit_hours")
+# Accounts named in an access error before "and N more".
+ACCESS_ERROR_NAMES = 5
+
+
+def previous_period(date_from, date_to):
+    """The period just before ``[date_from, date_to]`` and as long.
+
+    A period of whole months (a year, a quarter) is compared with as many whole months, so that
+    March is compared with February, not with 28 days of it.
+    """
+    if date_from.day == 1 and (date_to + timedelta(days=1)).day == 1:
+        months = relativedelta(date_to + timedelta(days=1), date_from)
+        length = months.years * 12 + months.months
+        return date_from - relativedelta(months=length), date_from - timedelta(days=1)
+    return date_from - (date_to - date_from) - timedelta(days=1), date_from - timedelta(days=1)
+
+
+def change_ratio(current, previous):
+    """``current`` against ``previous`` in %, or ``None`` when there is nothing to compare with."""
+    if not previous:
+        return None
+    return (current - previous) * 100.0 / abs(previous)
+
+
+class KamReportData(models.AbstractModel):
+    """What the key-account reports print (PDF and Excel), gathered set-based.
+
+    Every block is one statement for all the accounts of the report, never one per account.
+    An *account* is a ``(company id, commercial partner id)`` key: the figures, tiers and KAMs
+    are per company. Access is decided here, once for every report: a Key Account Manager
+    prints the accounts they manage, a director every account, both in their companies.
+    The records are then read with ``sudo()``, so that a report shows the same thing to
+    everyone allowed to print it.
+    """
+
+    _name = "kam.report.data"
+    _description = "Key account report data"
+
+    # ------------------------------------------------------------------
+    # Access
+    # ------------------------------------------------------------------
+    @api.model
+    def _is_director(self):
+        return self.env.user.has_group(DIRECTOR_GROUP)
+
+    @api.model
+    def _check_can_print(self):
+        if not self.env.user.has_group(KAM_GROUP):
+            raise AccessError(_("Only Key Account Managers and Directors can print key account reports."))
+
+    @api.model
+    def _check_companies(self, companies):
+        foreign = companies - self.env.user.company_ids
+        if foreign:
+            raise AccessError(
+                _(
+                    "You cannot print key account reports of %(companies)s: you do not work for it.",
+                    companies=", ".join(foreign.sudo().mapped("name")),
+                )
+            )
+
+    @api.model
+    def _check_account_access(self, keys):
+        """Raise ``AccessError`` unless the user may print every account of ``keys``."""
+        self._check_can_print()
+        Company = self.env["res.company"]
+        self._check_companies(Company.browse({company_id for company_id, _partner_id in keys}))
+        if self._is_director() or not keys:
+            return
+        managed = self._classifications(keys).filtered(lambda row: row.manager_id == self.env.user)
+        allowed = {(row.company_id.id, row.partner_id.id) for row in managed}
+        refused = [key for key in keys if key not in allowed]
+        if refused:
+            names = self.env["res.partner"].sudo().browse([partner_id for _c, partner_id in refused]).mapped("name")
+            shown = ", ".join(names[:ACCESS_ERROR_NAMES])
+            if len(names) > ACCESS_ERROR_NAMES:
+                shown = _("%(names)s and %(count)s more", names=shown, count=len(names) - ACCESS_ERROR_NAMES)
+            raise AccessError(
+                _(
+                    "You can only print the accounts you manage as Key Account Manager; "
+                    "these are not yours: %(accounts)s.",
+                    accounts=shown,
+                )
+            )
+
+    @api.model
+    def _check_managers(self, managers):
+        """A Key Account Manager prints their own portfolio only."""
+        self._check_can_print()
+        if not self._is_director() and managers - self.env.user:
+            raise AccessError(_("You can only print your own portfolio; a Key Account Director prints everyone's."))
+
+    # ------------------------------------------------------------------
+    # Scope
+    # ------------------------------------------------------------------
+    @api.model
+    def _classifications(self, keys):
+        """The classification rows of ``keys``, with ``sudo()``, in one search."""
+        if not keys:
+            return self.env["kam.classification"].sudo()
+        rows = (
+            self.env["kam.classification"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "in", list({c for c, _p in keys})),
+                    ("partner_id", "in", list({p for _c, p in keys})),
+                ]
+            )
+        )
+        wanted = set(keys)
+        return rows.filtered(lambda row: (row.company_id.id, row.partner_id.id) in wanted)
+
+    @api.model
+    def _scope_classifications(self, companies, managers=None, tiers=None, partners=None, include_unassigned=False):
+        """The classified accounts a report covers, checked: companies, KAMs, tiers, accounts to keep.
+
+        Without KAMs, the accounts of every KAM; ``include_unassigned`` adds (or, without KAMs,
+        keeps only) the accounts nobody manages. A Key Account Manager's scope is always their
+        own accounts: asking for another KAM's raises ``AccessError``.
+        """
+        self._check_can_print()
+        self._check_companies(companies)
+        managers = managers or self.env["res.users"]
+        if not self._is_director():
+            self._check_managers(managers)
+            if include_unassigned:
+                raise AccessError(_("Only a Key Account Director can print the accounts without KAM."))
+            managers = self.env.user
+        domain = [("company_id", "in", companies.ids)]
+        if managers and include_unassigned:
+            domain += ["|", ("manager_id", "in", managers.ids), ("manager_id", "=", False)]
+        elif managers:
+            domain.append(("manager_id", "in", managers.ids))
+        elif include_unassigned:
+            domain.append(("manager_id", "=", False))
+        else:
+            domain.append(("manager_id", "!=", False))
+        domain.append(("tier", "in", list(tiers)) if tiers else ("tier", "!=", False))
+        if partners:
+            domain.append(("partner_id", "in", partners.commercial_partner_id.ids))
+        return self.env["kam.classification"].sudo().search(domain, order="company_id, manager_id, rank, id")
+
+    @api.model
+    def _default_period(self, company, date_to=None):
+        """The company's classification window ending on ``date_to`` (today by default)."""
+        date_to = date_to or fields.Date.context_today(self)
+        return self.env["kam.classification"]._window(company, date_to)
+
+    @api.model
+    def _parse_period(self, company, data):
+        date_to = fields.Date.to_date(data.get("date_to")) if data.get("date_to") else None
+        date_from, date_to = self._default_period(company, date_to)
+        if data.get("date_from"):
+            date_from = fields.Date.to_date(data["date_from"])
+        if date_from > date_to:
+            raise UserError(_("The period of the report ends before it starts: choose an end on or after the start."))
+        return date_from, date_to
+
+    # ------------------------------------------------------------------
+    # Figures
+    # ------------------------------------------------------------------
+    @api.model
+    def _figures(self, keys, periods):
+        """Figures of each account over each period, in one statement.
+
+        ``periods`` maps a name to ``(date_from, date_to)``; returns
+        ``{(name, company id, partner id): {figure: value}}``, accounts without any figure left out.
+        The figures are those of ``kam.account.fact._figures_sql``, the one definition of them.
+        """
+        if not keys:
+            return {}
+        Fact = self.env["kam.account.fact"]
+        Fact._flush_sources()
+        by_company = defaultdict(set)
+        for company_id, partner_id in keys:
+            by_company[company_id].add(partner_id)
+        selects = []
+        for company in self.env["res.company"].browse(sorted(by_company)):
+            for name, (date_from, date_to) in periods.items():
+                selects.append(
+                    SQL(
+                        "SELECT %(name)s AS period, %(company)s AS company_id, f.partner_id, %(columns)s"
+                        " FROM (%(figures)s) f WHERE f.partner_id = ANY(%(partners)s)",
+                        name=name,
+                        company=company.id,
+                        columns=SQL(", ").join(SQL("f.%s", SQL.identifier(figure)) for figure in FIGURES),
+                        figures=Fact._figures_sql(company, date_from, date_to),
+                        partners=sorted(by_company[company.id]),
+                    )
+                )
+        self.env.cr.execute(SQL(" UNION ALL ").join(selects))
+        return {
+            (period, company_id, partner_id): dict(zip(FIGURES, (float(v or 0.0) for v in values), strict=True))
+            for period, company_id, partner_id, *values in self.env.cr.fetchall()
+        }
+
+    @api.model
+    def _monthly_figures(self, keys, date_to, months=EVOLUTION_MONTHS):
+        """The last ``months`` months up to ``date_to``'s, per account, in one statement.
+
+        Returns ``(month starts, {(company id, partner id): {month start: {figure: value}}})``.
+        The monthly rows are those of the cost-to-serve analysis (``kam.account.fact``).
+        """
+        last = date_to.replace(day=1)
+        starts = [last - relativedelta(months=months - 1 - i) for i in range(months)]
+        if not keys:
+            return starts, {}
+        Fact = self.env["kam.account.fact"]
+        Fact._flush_sources()
+        sums = SQL(", ").join(
+            SQL("SUM(s.%s)", SQL.identifier(name))
+            for name in ("revenue", "cost_of_goods", "visit_cost", "other_cost", "visit_count", "visit_hours")
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT s.company_id, s.partner_id, s.date, %(sums)s
+                  FROM (%(sources)s) s
+                 WHERE s.company_id = ANY(%(companies)s) AND s.partner_id = ANY(%(partners)s)
+                 GROUP BY s.company_id, s.partner_id, s.date
+                """,
+                sums=sums,
+                sources=Fact._sources_sql(None, starts[0], date_to, detail=True),
+                companies=sorted({c for c, _p in keys}),
+                partners=sorted({p for _c, p in keys}),
+            )
+        )
+        wanted = set(keys)
+        result = defaultdict(dict)
+        for company_id, partner_id, month, revenue, cogs, visit_cost, other_cost, visits, hours in self.env.cr.fetchall():
+            if (company_id, partner_id) not in wanted:
+                continue
+            revenue, cogs = float(revenue or 0.0), float(cogs or 0.0)
+            cost = float(visit_cost or 0.0) + float(other_cost or 0.0)
+            result[company_id, partner_id][month] = {
+                "revenue": revenue,
+                "gross_margin": revenue - cogs,
+                "cost_to_serve": cost,
+                "net_contribution": revenue - cogs - cost,
+                "visit_count": float(visits or 0),
+                "visit_hours": float(hours or 0.0),
+            }
+        return starts, result
+
+    # ------------------------------------------------------------------
+    # Records around the accounts
+    # ------------------------------------------------------------------
+    @api.model
+    def _latest_snapshots(self, keys):
+        """The latest KPI snapshot of each account (its dashboard card), in one search."""
+        Snapshot = self.env.get("kam.kpi.snapshot")
+        if Snapshot is None or not keys:
+            return {}
+        rows = Snapshot.sudo().search(
+            [
+                ("is_latest", "=", True),
+                ("company_id", "in", list({c for c, _p in keys})),
+                ("partner_id", "in", list({p for _c, p in keys})),
+            ]
+        )
+        return {(row.company_id.id, row.partner_id.id): row for row in rows}
+
+    @api.model
+    def _current_plans(self, keys):
+        """The plan each account is run by: the active one covering today, else the latest.
+
+        One search for all accounts; cancelled plans are left out.
+        """
+        if not keys:
+            return {}
+        today = fields.Date.context_today(self)
+        plans = (
+            self.env["kam.account.plan"]
+            .sudo()
+            .search(
+                [
+                    ("company_id", "in", list({c for c, _p in keys})),
+                    ("partner_id", "in", list({p for _c, p in keys})),
+                    ("state", "!=", "cancelled"),
+                ],
+                order="date_start desc, id desc",
+            )
+        )
+
+        def preference(plan):
+            covers_today = plan.date_start <= today <= plan.date_end
+            return (plan.state == "active" and covers_today, plan.state == "active", plan.date_start, plan.id)
+
+        best = {}
+        for plan in plans:
+            key = (plan.company_id.id, plan.partner_id.id)
+            if key not in best or preference(plan) > preference(best[key]):
+                best[key] = plan
+        return best
+
+    @api.model
+    def _latest_reviews(self, keys):
+        """The latest account review of each account, whatever its plan, in one query."""
+        if not keys:
+            return {}
+        Review = self.env["kam.account.review"]
+        Review.flush_model(["company_id", "account_id", "date"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT ON (r.company_id, r.account_id) r.id
+                  FROM kam_account_review r
+                 WHERE r.company_id = ANY(%(companies)s) AND r.account_id = ANY(%(partners)s)
+                 ORDER BY r.company_id, r.account_id, r.date DESC, r.id DESC
+                """,
+                companies=sorted({c for c, _p in keys}),
+                partners=sorted({p for _c, p in keys}),
+            )
+        )
+        reviews = Review.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        return {(review.company_id.id, review.account_id.id): review for review in reviews}
+
+    @api.model
+    def _recent_visits(self, keys, limit=RECENT_VISITS):
+        """The ``limit`` latest visits (not cancelled) of each account, in one query."""
+        if not keys:
+            return {}
+        Visit = self.env["kam.visit"]
+        Visit.flush_model(["company_id", "commercial_partner_id", "state", "start"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT id FROM (
+                    SELECT v.id, v.start,
+                           ROW_NUMBER() OVER (PARTITION BY v.company_id, v.commercial_partner_id
+                                              ORDER BY v.start DESC, v.id DESC) AS position
+                      FROM kam_visit v
+                     WHERE v.company_id = ANY(%(companies)s) AND v.commercial_partner_id = ANY(%(partners)s)
+                       AND v.state != 'cancelled'
+                ) ranked
+                 WHERE position <= %(limit)s
+                 ORDER BY start DESC, id DESC
+                """,
+                companies=sorted({c for c, _p in keys}),
+                partners=sorted({p for _c, p in keys}),
+                limit=limit,
+            )
+        )
+        visits = Visit.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        result = defaultdict(lambda: Visit.sudo().browse())
+        wanted = set(keys)
+        for visit in visits:
+            key = (visit.company_id.id, visit.commercial_partner_id.id)
+            if key in wanted:
+                result[key] |= visit
+        return result
+
+    # ------------------------------------------------------------------
+    # Portfolio lines, for the PDF and the workbook
+    # ------------------------------------------------------------------
+    @api.model
+    def _portfolio_lines(self, classifications, date_from, date_to):
+        """One line per account of ``classifications`` (checked already), grouped per company and KAM.
+
+        Returns a list of groups ``{company, manager, currency, lines, totals}``; amounts are
+        raw numbers, the PDF and the workbook format them.
+        """
+        keys = [(row.company_id.id, row.partner_id.id) for row in classifications]
+        prev_from, prev_to = previous_period(date_from, date_to)
+        figures = self._figures(keys, {"current": (date_from, date_to), "previous": (prev_from, prev_to)})
+        snapshots = self._latest_snapshots(keys)
+        tiers = dict(TIERS)
+        today = fields.Date.context_today(self)
+        bands = dict(self.env["kam.kpi.snapshot"]._fields["health_band"]._description_selection(self.env))
+        groups = {}
+        empty = dict.fromkeys(FIGURES, 0.0)
+        for row in classifications:
+            key = (row.company_id.id, row.partner_id.id)
+            current = figures.get(("current", *key), empty)
+            previous = figures.get(("previous", *key), empty)
+            snapshot = snapshots.get(key)
+            last_contact = snapshot.last_contact_date if snapshot else False
+            line = {
+                "company": row.company_id,
+                "partner": row.partner_id,
+                "name": row.partner_id.name or "",
+                "manager": row.manager_id,
+                "tier": row.tier or False,
+                "tier_label": tiers.get(row.tier, "") if row.tier else "",
+                "revenue": current["revenue"],
+                "revenue_prev": previous["revenue"],
+                "trend": change_ratio(current["revenue"], previous["revenue"]),
+                "gross_margin": current["gross_margin"],
+                "cost_to_serve": current["cost_to_serve"],
+                "net_contribution": current["net_contribution"],
+                "health": snapshot.health_score if snapshot and snapshot.health_band else None,
+                "health_band": snapshot.health_band if snapshot else False,
+                "health_band_label": bands.get(snapshot.health_band, "") if snapshot else "",
+                "plan_progress": snapshot.plan_progress if snapshot and snapshot.plan_id else None,
+                "last_contact": last_contact or False,
+                "days_since_contact": (today - last_contact).days if last_contact else None,
+                "snapshot_date": snapshot.date if snapshot else False,
+            }
+            group = groups.setdefault(
+                (row.company_id.id, row.manager_id.id),
+                {
+                    "company": row.company_id,
+                    "manager": row.manager_id,
+                    "manager_name": row.manager_id.name or _("Without KAM"),
+                    "currency": row.company_id.currency_id,
+                    "lines": [],
+                },
+            )
+            group["lines"].append(line)
+        result = list(groups.values())
+        for group in result:
+            group["totals"] = self._portfolio_totals(group["lines"])
+        return result
+
+    @api.model
+    def _portfolio_totals(self, lines):
+        def mean(values):
+            values = [value for value in values if value is not None]
+            return sum(values) / len(values) if values else None
+
+        revenue = sum(line["revenue"] for line in lines)
+        revenue_prev = sum(line["revenue_prev"] for line in lines)
+        return {
+            "count": len(lines),
+            "key_accounts": sum(1 for line in lines if line["tier"] == "a"),
+            "revenue": revenue,
+            "revenue_prev": revenue_prev,
+            "trend": change_ratio(revenue, revenue_prev),
+            "cost_to_serve": sum(line["cost_to_serve"] for line in lines),
+            "net_contribution": sum(line["net_contribution"] for line in lines),
+            "health": mean([line["health"] for line in lines]),
+            "plan_progress": mean([line["plan_progress"] for line in lines]),
+            "days_since_contact": mean([line["days_since_contact"] for line in lines]),
+        }
+
+    # ------------------------------------------------------------------
+    # Formatting, in the user's language
+    # ------------------------------------------------------------------
+    @api.model
+    def _fmt_amount(self, value, currency):
+        return format_amount(self.env, value or 0.0, currency)
+
+    @api.model
+    def _fmt_number(self, value, digits=0):
+        if value is None:
+            return "–"
+        return formatLang(self.env, value, digits=digits)
+
+    @api.model
+    def _fmt_percent(self, value, digits=0):
+        if value is None:
+            return "–"
+        return f"{formatLang(self.env, value, digits=digits)} %"
+
+    @api.model
+    def _fmt_change(self, value, unit="%", digits=1):
+        """A change with an arrow, readable in black and white: ``▲ +12.5 %``, ``▼ −3.0 pts``."""
+        if value is None:
+            return "–"
+        if round(value, digits) == 0:
+            return f"= {formatLang(self.env, 0.0, digits=digits)} {unit}"
+        arrow, sign = ("▲", "+") if value > 0 else ("▼", "−")
+        return f"{arrow} {sign}{formatLang(self.env, abs(value), digits=digits)} {unit}"
+
+    @api.model
+    def _fmt_compact(self, value):
+        """An amount in few characters for chart axes and month columns: ``12.3k``, ``1.2M``."""
+        value = value or 0.0
+        for unit in ("", "k", "M", "G"):
+            if abs(value) < 1000.0:
+                digits = 0 if unit == "" or abs(value) >= 100 else 1
+                text = formatLang(self.env, value, digits=digits)
+                return f"{text}{unit}"
+            value /= 1000.0
+        return f"{formatLang(self.env, value, digits=0)}T"
+
+    @api.model
+    def _fmt_date(self, value, pattern=False):
+        if not value:
+            return ""
+        return format_date(self.env, value, date_format=pattern) if pattern else format_date(self.env, value)
+
+    @api.model
+    def _fmt_period(self, date_from, date_to):
+        return _("%(start)s to %(end)s", start=self._fmt_date(date_from), end=self._fmt_date(date_to))
