@@ -5,7 +5,7 @@ Runs on the benchmark database of ``run_bench.py`` (its customers and invoices):
 
 * marks 20,000 of its customers as key accounts (SQL), spread over 20 Key Account Managers;
 * F, the floor: the bare aggregate statement of the snapshot (``_kpi_select_sql``: every KPI of
-  every account computed and counted, nothing written), best of N;
+  every account computed and fetched, nothing written), best of N;
 * T: ``_take_snapshots`` with commit, for the first day ever (empty table), for the next day
   (20,000 rows inserted and yesterday's taken off the dashboard, alerts on but all already
   raised) and for a rerun of that day (nothing changes, nothing written); goal T / F <= 2;
@@ -139,6 +139,8 @@ def raise_alerts_beforehand(env, company):
             """,
             {"model": partner_model, "type": env.ref(xmlid).id, "company": company.id},
         )
+    # Created over time, they would be in the statistics (autovacuum); made at once, they must be.
+    env.cr.execute("ANALYZE mail_activity")
     env.cr.commit()
 
 
@@ -174,16 +176,19 @@ def year_of_snapshots(env, company, run_date):
 # Measures
 # ----------------------------------------------------------------------------------------
 def measure_floor(env, company, run_date, repeat):
-    from odoo.tools import SQL
-
     Snapshot = env["kam.kpi.snapshot"]
-    query = SQL("SELECT count(*) FROM (%s) f", Snapshot._kpi_select_sql(company, run_date))
+    query = Snapshot._kpi_select_sql(company, run_date)
 
     def once():
+        # Fetched whole: a count(*) would let PostgreSQL drop the joins whose columns it does not
+        # need, figures included. JIT off, as in the daily run.
+        env.cr.execute("SET LOCAL jit = off")
         t0 = time.perf_counter()
         env.cr.execute(query)
-        env.cr.fetchone()
-        return time.perf_counter() - t0
+        env.cr.fetchall()
+        elapsed = time.perf_counter() - t0
+        env.cr.execute("SET LOCAL jit TO DEFAULT")
+        return elapsed
 
     return _best(once, repeat)
 
@@ -310,6 +315,9 @@ def run(env, company, run_date, accounts=ACCOUNTS, repeat=3):
     pivot_month_end, groups = measure_pivot(env, [("is_month_end", "=", True)] + year, repeat)
     pivot_daily, _groups = measure_pivot(env, year, repeat)
     cards_after, _total = measure_cards(env, director, repeat)
+    tomorrow = run_date + datetime.timedelta(days=1)
+    with_history = measure_take(env, company, tomorrow, alerts=True)
+    log(f"T next day with a year of history: {with_history[0]:.3f} s, {with_history[1]:,} rows")
 
     figures = {
         "accounts": accounts,
@@ -318,6 +326,8 @@ def run(env, company, run_date, accounts=ACCOUNTS, repeat=3):
         "daily_seconds": daily[0],
         "daily_statements": daily[2],
         "rerun_seconds": rerun[0],
+        "history_seconds": with_history[0],
+        "ratio_history": with_history[0] / floor,
         "rerun_written": rerun[1],
         "ratio_first": first[0] / floor,
         "ratio_daily": daily[0] / floor,
@@ -349,7 +359,7 @@ def report(f, repeat):
     print("| measure | time | ratio to F | goal |")
     print("|---|---:|---:|---|")
     print(
-        f"| F: `_kpi_select_sql`, every KPI computed, nothing written (best of {repeat}) "
+        f"| F: `_kpi_select_sql`, every KPI computed and fetched, nothing written (best of {repeat}) "
         f"| {f['floor_seconds']:.3f} s | 1.00 | |"
     )
     print(
@@ -365,6 +375,10 @@ def report(f, repeat):
         f"| T rerun of the day: nothing changed, {f['rerun_written']} rows written (best of {repeat}) "
         f"| {f['rerun_seconds']:.3f} s | {f['ratio_rerun']:.2f} "
         f"| <= {GOAL_RATIO:g} {_met(f['ratio_rerun'] <= GOAL_RATIO)} |"
+    )
+    print(
+        f"| T next day, with a year of history in the table | {f['history_seconds']:.3f} s "
+        f"| {f['ratio_history']:.2f} | <= {GOAL_RATIO:g} {_met(f['ratio_history'] <= GOAL_RATIO)} |"
     )
     print()
     print("| screen | server time | goal |")

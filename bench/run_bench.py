@@ -1,20 +1,29 @@
 #!/usr/bin/env python3
-"""Benchmark of the kam_management 80/20 engine on a synthetic database.
+"""Benchmarks of kam_management on a synthetic database: the 80/20 engine, then the other modules.
 
-Builds (or reuses) a database with N customer companies and M posted customer invoices,
-then measures, inside an Odoo environment:
+Builds (or reuses) a database with N customer companies, M posted customer invoices and the
+effort of the cost-to-serve benchmark (visits and other costs), then measures, inside an Odoo
+environment, the 80/20 engine (``kam.classification._reclassify_company``, which computes the
+cost-to-serve figures in the same statement):
 
 * F, the floor: the bare aggregate-and-rank statement (``_ranking_sql``), fetched whole;
+* F figures: the bare cost-to-serve aggregate (``kam.account.fact._figures_sql``), fetched whole;
 * T first: ``_reclassify_company`` on an empty classification table, commit included;
-* T steady: the same run again on the same data and date (must change nothing).
+* T steady: the same run again on the same data and date (must change nothing), and the same
+  run with the cost figures left out (``kam_without_cost_figures``: the classification alone).
 
-Goals: T first <= 4 x F, T steady <= 2 x F.  See bench/README.md and docs/benchmarks.md.
+Goals: T first <= 4 x F, T steady <= 2 x F. The full run is also compared with its own floor,
+F + F figures. Then it runs the other benchmark modules, each through its ``run(...)``
+function: bench_cost_to_serve.py, bench_reports.py and bench_kpi.py (``--only`` picks some). A
+module that fails is reported and the others still run; the exit code is then non-zero.
+See bench/README.md and docs/benchmarks.md.
 
     python3 bench/run_bench.py [--db kam_bench] [--customers 100000] [--invoices 1000000] [--reuse]
 
 Every option can also be given in the environment: BENCH_DB, BENCH_CUSTOMERS, BENCH_INVOICES,
-BENCH_REUSE=1, BENCH_REPEAT, BENCH_EXPLAIN=1, ...  ODOO_ADDONS_PATH replaces the addons path
-computed from the location of Odoo, and ODOO_RC (an Odoo configuration file) is read by Odoo.
+BENCH_REUSE=1, BENCH_REPEAT, BENCH_EXPLAIN=1, BENCH_ONLY, ...  ODOO_ADDONS_PATH replaces the
+addons path computed from the location of Odoo, and ODOO_RC (an Odoo configuration file) is
+read by Odoo.
 """
 
 import argparse
@@ -41,6 +50,7 @@ MODULE = "kam_management"
 MARKER_KEY = "kam_bench.dataset"  # ir.config_parameter holding the description of the data set
 GOAL_FIRST = 4.0
 GOAL_STEADY = 2.0
+MODULES = ("engine", "cost", "reports", "kpi")
 
 try:
     import odoo
@@ -128,7 +138,27 @@ def parse_args(argv=None):
         help="slowest statements listed per measured run",
     )
     p.add_argument("--json", default=_env("JSON", ""), help="write the figures to this JSON file")
+    p.add_argument(
+        "--only",
+        default=_env("ONLY", ",".join(MODULES)),
+        help=f"comma-separated benchmarks to run, among {', '.join(MODULES)} (default: all)",
+    )
+    p.add_argument("--visits", type=int, default=int(_env("VISITS", 300_000)), help="visits of the data set")
+    p.add_argument("--entries", type=int, default=int(_env("ENTRIES", 100_000)), help="other costs of the data set")
+    p.add_argument(
+        "--kpi-accounts", type=int, default=int(_env("KPI_ACCOUNTS", 20_000)), help="key accounts of the KPI bench"
+    )
+    p.add_argument(
+        "--portfolio-accounts",
+        type=int,
+        default=int(_env("PORTFOLIO_ACCOUNTS", 200)),
+        help="accounts of the KAM Portfolio PDF",
+    )
     args = p.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(args.only) - set(MODULES))
+    if unknown:
+        p.error(f"--only: unknown benchmark {', '.join(unknown)}; choose among {', '.join(MODULES)}")
     if args.customers < 1 or args.invoices < 1:
         p.error("--customers and --invoices must be positive")
     return args
@@ -453,7 +483,7 @@ class Recorder:
         text = query.decode() if isinstance(query, bytes) else str(query)
         head = " ".join(text.split())[:110]
         self.queries.append((head, delay, cr._obj.rowcount))
-        if "FULL OUTER JOIN cur" in text and "candidates" not in self.capture:
+        if "FULL JOIN ranked n" in text and "candidates" not in self.capture:
             self.capture["candidates"] = cr._obj.query.decode()
 
     @property
@@ -504,18 +534,14 @@ class Recorder:
 # may extend the engine; the methods that do not exist are left out).
 PHASES = [
     ("kam.classification", "_acquire_run_lock", None),
-    ("kam.classification", "_compute_changes", lambda a, kw, r: f"{len(r):,} changes"),
-    ("kam.classification", "_fetch_candidates", lambda a, kw, r: f"{len(r):,} rows fetched"),
     ("kam.classification.run", "create", None),
-    ("kam.classification", "_apply_changes", None),
-    ("kam.classification", "_sync_partner_tiers", lambda a, kw, r: f"{len(a[0]):,} partners"),
-    ("kam.tier.history", "_record_engine_changes", lambda a, kw, r: f"{len(a[-1]):,} history rows + messages"),
+    ("kam.classification", "_apply_stage", lambda a, kw, r: f"{r['written']:,} rows, {r['changed']:,} tier changes"),
     ("kam.classification.run", "_after_apply", None),
+    ("kam.classification.run", "_post_first_classifications", None),
     ("kam.classification.run", "_ask_directors_to_assign", lambda a, kw, r: f"{len(a[-1]):,} unassigned"),
     ("kam.classification.run", "_notify_demoted_managers", None),
     ("kam.classification", "_refresh_cost_to_serve", None),
     ("kam.classification", "_write_cost_figures", None),
-    ("kam.tier.history", "_fill_cost_figures", None),
 ]
 
 
@@ -547,7 +573,11 @@ def reset_classification(registry, company_id, dbname):
             ("mail_followers", "res_model"),
         ):
             cr.execute(f"DELETE FROM {table} WHERE {column} = 'kam.classification.run'")
-        cr.execute("DELETE FROM kam_tier_history WHERE company_id = %s", [company_id])
+        cr.execute(
+            "DELETE FROM kam_tier_history WHERE classification_id IN "
+            "(SELECT id FROM kam_classification WHERE company_id = %s)",
+            [company_id],
+        )
         cr.execute("DELETE FROM kam_classification WHERE company_id = %s", [company_id])
         cr.execute("DELETE FROM kam_classification_run WHERE company_id = %s", [company_id])
         cr.execute("UPDATE res_partner SET kam_tier = NULL WHERE kam_tier IS NOT NULL")
@@ -563,7 +593,8 @@ def table_counts(cr, company_id):
     cr.execute(
         """
         SELECT (SELECT count(*) FROM kam_classification WHERE company_id = %(c)s),
-               (SELECT count(*) FROM kam_tier_history WHERE company_id = %(c)s),
+               (SELECT count(*) FROM kam_tier_history h JOIN kam_classification k ON k.id = h.classification_id
+                 WHERE k.company_id = %(c)s),
                (SELECT count(*) FROM mail_message WHERE model = 'res.partner'),
                (SELECT max(write_date) FROM kam_classification WHERE company_id = %(c)s),
                (SELECT count(*) FROM kam_classification WHERE company_id = %(c)s AND tier = 'a'),
@@ -593,6 +624,19 @@ def measure_floor(registry, company_id, run_date):
         return elapsed, len(rows), cr.sql_log_count - n0
 
 
+def measure_floor_figures(registry, company_id, run_date):
+    """The bare cost-to-serve aggregate of the run's window, fetched whole."""
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        company = env["res.company"].browse(company_id)
+        date_from, date_to = env["kam.classification"]._window(company, run_date)
+        query = env["kam.account.fact"]._figures_sql(company, date_from, date_to)
+        t0 = time.perf_counter()
+        cr.execute(query)
+        rows = cr.fetchall()
+        return time.perf_counter() - t0, len(rows)
+
+
 def warm_up(registry, company_id, run_date):
     """Read the invoices once on the server (no rows to Python) so that every run finds a warm cache."""
     with registry.cursor() as cr:
@@ -603,14 +647,14 @@ def warm_up(registry, company_id, run_date):
         return cr.fetchone()[0]
 
 
-def measure_run(registry, recorder, company_id, run_date, memory=False, profiler=None):
+def measure_run(registry, recorder, company_id, run_date, memory=False, profiler=None, context=None):
     """One ``_reclassify_company`` + commit in a fresh cursor; returns a dict of figures."""
     recorder.queries, recorder.phases, recorder.capture = [], [], {}
     rss0 = maxrss_mb()
     if memory:
         tracemalloc.start()
     with registry.cursor() as cr, recorder.active():
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, dict(context or {}))
         company = env["res.company"].browse(company_id)
         Classification = env["kam.classification"]
         before = table_counts(cr, company_id)
@@ -742,7 +786,21 @@ def dataset_figures(registry, company_id, run_date):
         n_invoices, n_window = cr.fetchone()
         cr.execute("SELECT count(*) FROM res_partner WHERE is_company AND ref LIKE 'KB%%'")
         n_customers = cr.fetchone()[0]
+        cr.execute(
+            """
+            SELECT (SELECT count(*) FROM kam_visit WHERE company_id = %(c)s),
+                   (SELECT count(*) FROM kam_visit WHERE company_id = %(c)s AND date BETWEEN %(f)s AND %(t)s),
+                   (SELECT count(*) FROM kam_cost_entry WHERE company_id = %(c)s),
+                   (SELECT count(*) FROM kam_cost_entry WHERE company_id = %(c)s AND date BETWEEN %(f)s AND %(t)s)
+            """,
+            {"c": company_id, "f": date_from, "t": date_to},
+        )
+        visits, visits_window, entries, entries_window = cr.fetchone()
     return {
+        "visits": visits,
+        "visits_in_window": visits_window,
+        "cost_entries": entries,
+        "cost_entries_in_window": entries_window,
         "date_from": date_from,
         "date_to": date_to,
         "customers": n_customers,
@@ -781,22 +839,40 @@ def measure_all(args, registry, recorder, company_id, run_date):
     res["firsts"] = firsts
     res["first"] = min(firsts, key=lambda r: r["seconds"])
 
-    floors = [measure_floor(registry, company_id, run_date) for _run in range(args.repeat)]
+    # F, F figures, T steady and T steady without the cost figures, round after round, so that
+    # a change of load on a shared machine touches all of them alike; best of each.
+    floors, figure_floors, steadies, alone = [], [], [], []
+    engine_alone = {"kam_without_cost_figures": True}
+    for _round in range(args.repeat):
+        floors.append(measure_floor(registry, company_id, run_date))
+        figure_floors.append(measure_floor_figures(registry, company_id, run_date))
+        steadies.append(measure_run(registry, recorder, company_id, run_date))
+        alone.append(measure_run(registry, recorder, company_id, run_date, context=engine_alone))
     res["floors"] = floors
     res["floor"], res["floor_rows"], res["floor_queries"] = min(floors)
+    res["figure_floors"] = figure_floors
+    res["figure_floor"], res["figure_rows"] = min(figure_floors)
     log(
         f"F: best of {args.repeat}: {fmt_s(res['floor'])} ({res['floor_rows']:,} rows); "
         f"all: {', '.join(fmt_s(f[0]) for f in floors)}"
     )
-
-    steadies = [measure_run(registry, recorder, company_id, run_date) for _run in range(args.repeat)]
+    log(
+        f"F figures: best of {args.repeat}: {fmt_s(res['figure_floor'])} ({res['figure_rows']:,} rows); "
+        f"all: {', '.join(fmt_s(f[0]) for f in figure_floors)}"
+    )
     res["steadies"] = steadies
     res["steady"] = min(steadies, key=lambda r: r["seconds"])
     log(
         f"T steady: best of {args.repeat}: {fmt_s(res['steady']['seconds'])}; "
         f"all: {', '.join(fmt_s(r['seconds']) for r in steadies)}"
     )
-    res["idempotent"] = is_idempotent(steadies)
+    res["alone"] = alone
+    res["steady_alone"] = min(alone, key=lambda r: r["seconds"])
+    log(
+        f"T steady, classification alone: best of {args.repeat}: {fmt_s(res['steady_alone']['seconds'])}; "
+        f"all: {', '.join(fmt_s(r['seconds']) for r in alone)}"
+    )
+    res["idempotent"] = is_idempotent(steadies + alone)
 
     res["explained"] = []
     if args.explain:
@@ -821,6 +897,10 @@ def measure_all(args, registry, recorder, company_id, run_date):
 
     res["ratio_first"] = res["first"]["seconds"] / res["floor"]
     res["ratio_steady"] = res["steady"]["seconds"] / res["floor"]
+    res["ratio_steady_alone"] = res["steady_alone"]["seconds"] / res["floor"]
+    res["full_floor"] = res["floor"] + res["figure_floor"]
+    res["ratio_steady_full"] = res["steady"]["seconds"] / res["full_floor"]
+    res["ratio_first_full"] = res["first"]["seconds"] / res["full_floor"]
     return res
 
 
@@ -830,11 +910,6 @@ def memory_note(mem_result, run):
         parts.append(f"Python peak {mem_result['python_peak_mb']:.1f} MiB")
     parts.append(f"maxrss +{run['rss_delta_mb']:.0f} MiB")
     return ", ".join(parts)
-
-
-def table_row(label, seconds, ratio, goal, statements, memory):
-    verdict = f"<= {goal:g} {'met' if ratio <= goal else 'NOT MET'}" if goal else ""
-    print(f"| {label} | {fmt_s(seconds)} | {ratio:.2f} | {verdict} | {statements} | {memory} |")
 
 
 def print_report(args, ctx, data, res):
@@ -854,36 +929,54 @@ def print_report(args, ctx, data, res):
     print(
         f"data    : {data['customers']:,} customers, {data['invoices']:,} posted invoices/refunds "
         f"({data['invoices_in_window']:,} in the {data['date_from']} .. {data['date_to']} window), "
-        f"{res['floor_rows']:,} ranked customers"
+        f"{res['floor_rows']:,} ranked customers; {data['visits']:,} visits and {data['cost_entries']:,} other "
+        f"costs ({data['visits_in_window']:,} and {data['cost_entries_in_window']:,} in the window), "
+        f"{res['figure_rows']:,} customers with figures"
     )
     tiers = first["after"]
     print(f"tiers   : A {tiers['a']:,}, B {tiers['b']:,}, C {tiers['c']:,}")
     if "build_seconds" in marker:
         print(f"build   : {marker['build_seconds']}")
     print()
-    print("| measure | time | ratio to F | goal | statements | memory |")
-    print("|---|---:|---:|---:|---:|---|")
-    table_row(
-        f"F: `_ranking_sql`, all rows fetched (best of {args.repeat})",
-        res["floor"],
-        1.0,
-        None,
-        res["floor_queries"],
-        "",
-    )
+    print("| measure | time | / F | / (F + F figures) | goal | statements | memory |")
+    print("|---|---:|---:|---:|---|---:|---|")
+    full = res["full_floor"]
+
+    def row(label, seconds, goal=None, statements="", memory="", goal_on_full=False):
+        ratio, ratio_full = seconds / res["floor"], seconds / full
+        verdict = ""
+        if goal:
+            checked, against = (ratio_full, "/ (F + F figures)") if goal_on_full else (ratio, "/ F")
+            verdict = f"{against} <= {goal:g}: {'met' if checked <= goal else 'NOT MET'}"
+        print(f"| {label} | {fmt_s(seconds)} | {ratio:.2f} | {ratio_full:.2f} | {verdict} | {statements} | {memory} |")
+
+    row(f"F: `_ranking_sql`, all rows fetched (best of {args.repeat})", res["floor"], statements=res["floor_queries"])
+    row(f"F figures: `_figures_sql`, all rows fetched (best of {args.repeat})", res["figure_floor"], statements=1)
+    row("F + F figures: the floor of a run that also computes the cost figures", full)
     label = "T first: empty table, commit included"
     if len(res["firsts"]) > 1:
         label += f" (best of {len(res['firsts'])})"
-    table_row(
-        label, first["seconds"], res["ratio_first"], GOAL_FIRST, first["queries"], memory_note(res["mem_first"], first)
-    )
-    table_row(
+    row(label, first["seconds"], GOAL_FIRST, first["queries"], memory_note(res["mem_first"], first))
+    row(
         f"T steady: same data, same date (best of {args.repeat})",
         steady["seconds"],
-        res["ratio_steady"],
         GOAL_STEADY,
         steady["queries"],
         memory_note(res["mem_steady"], steady),
+    )
+    row(
+        f"T steady, same run against its own floor (best of {args.repeat})",
+        steady["seconds"],
+        GOAL_STEADY,
+        steady["queries"],
+        goal_on_full=True,
+    )
+    alone = res["steady_alone"]
+    row(
+        f"T steady, classification alone: cost figures left out (best of {args.repeat})",
+        alone["seconds"],
+        GOAL_STEADY,
+        alone["queries"],
     )
     print()
     print(
@@ -893,13 +986,16 @@ def print_report(args, ctx, data, res):
     )
     print_phases("T first, where the time goes", first, args.top_queries)
     print_phases("T steady (best run), where the time goes", steady, args.top_queries)
+    print_phases("T steady, classification alone (best run), where the time goes", alone, args.top_queries)
     for title, plan in res["explained"]:
         print(f"\nEXPLAIN (ANALYZE, BUFFERS) {title}:\n{plan}")
     if res["profile"]:
         print("\ncProfile of a first run (cumulative):\n" + res["profile"])
 
 
-def write_json(path, args, ctx, data, res):
+def write_json(path, args, engine, modules):
+    """The figures of every benchmark that ran: ``engine`` is ``(ctx, data, res)`` or None."""
+
     def slim(r):
         if r is None:
             return None
@@ -910,21 +1006,108 @@ def write_json(path, args, ctx, data, res):
         r.pop("capture", None)
         return r
 
-    out = {k: ctx[k] for k in ("command", "source", "date", "machine", "load_start")}
-    out.update(dataset=ctx["marker"], **{k: str(v) if k.startswith("date_") else v for k, v in data.items()})
-    out.update(
-        ranked_customers=res["floor_rows"],
-        floor_seconds=[f[0] for f in res["floors"]],
-        first=[slim(r) for r in res["firsts"]],
-        steady=[slim(r) for r in res["steadies"]],
-        memory_first=slim(res["mem_first"]),
-        memory_steady=slim(res["mem_steady"]),
-        ratio_first=res["ratio_first"],
-        ratio_steady=res["ratio_steady"],
-        idempotent=res["idempotent"],
-    )
+    out = {"load_end": " ".join(f"{x:.2f}" for x in os.getloadavg()), "modules": modules}
+    if engine:
+        ctx, data, res = engine
+        out.update({k: ctx[k] for k in ("command", "source", "date", "machine", "load_start")})
+        out.update(dataset=ctx["marker"], **{k: str(v) if k.startswith("date_") else v for k, v in data.items()})
+        out.update(
+            ranked_customers=res["floor_rows"],
+            floor_seconds=[f[0] for f in res["floors"]],
+            figure_floor_seconds=[f[0] for f in res["figure_floors"]],
+            customers_with_figures=res["figure_rows"],
+            first=[slim(r) for r in res["firsts"]],
+            steady=[slim(r) for r in res["steadies"]],
+            steady_classification_alone=[slim(r) for r in res["alone"]],
+            memory_first=slim(res["mem_first"]),
+            memory_steady=slim(res["mem_steady"]),
+            ratio_first=res["ratio_first"],
+            ratio_steady=res["ratio_steady"],
+            ratio_steady_classification_alone=res["ratio_steady_alone"],
+            ratio_steady_to_full_floor=res["ratio_steady_full"],
+            ratio_first_to_full_floor=res["ratio_first_full"],
+            idempotent=res["idempotent"],
+        )
     with open(path, "w") as f:
         json.dump(out, f, indent=1, default=str)
+
+
+def bench_env(registry, body):
+    """Call ``body(env, company, run_date, marker)`` in a fresh cursor (committed by the body)."""
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        marker = json.loads(env["ir.config_parameter"].get_param(MARKER_KEY) or "{}")
+        company = env["res.company"].browse(marker["company_id"])
+        return body(env, company, datetime.date.fromisoformat(marker["run_date"]), marker)
+
+
+def bench_customer_ids(env):
+    env.cr.execute("SELECT id FROM res_partner WHERE is_company AND ref LIKE 'KB%%' ORDER BY id")
+    return [row[0] for row in env.cr.fetchall()]
+
+
+def ensure_effort(args, registry):
+    """Visits and other costs are part of the data set: the engine computes the cost figures."""
+    import bench_cost_to_serve
+
+    def body(env, company, run_date, _marker):
+        return bench_cost_to_serve.insert_effort(
+            env, company, run_date, bench_customer_ids(env), args.visits, args.entries
+        )
+
+    return bench_env(registry, body)
+
+
+def ensure_classified(registry):
+    """The other benchmarks read the classification: run the engine once if it never ran."""
+
+    def body(env, company, run_date, _marker):
+        if env["kam.classification"].search_count([("company_id", "=", company.id), ("tier", "!=", False)]):
+            return
+        log("classifying the customers once (not measured): the other benchmarks read the tiers")
+        env["kam.classification"]._reclassify_company(company, run_date)
+        env.cr.commit()
+
+    bench_env(registry, body)
+
+
+def run_modules(args, registry):
+    """The other benchmark modules, each through its ``run(...)``: a failure is printed and the
+    next module still runs. Returns ``{name: figures or {"error": message}}``."""
+    import traceback
+
+    def cost(env, company, run_date, _marker):
+        import bench_cost_to_serve
+
+        return bench_cost_to_serve.run(
+            env, company, run_date, bench_customer_ids(env), args.visits, args.entries, args.repeat, args.explain
+        )
+
+    def reports(env, company, _run_date, _marker):
+        import bench_reports
+
+        return bench_reports.run(env, company, accounts=args.portfolio_accounts)
+
+    def kpi(env, company, run_date, _marker):
+        import bench_kpi
+
+        return bench_kpi.run(env, company, run_date, accounts=args.kpi_accounts, repeat=args.repeat)
+
+    # Reports before KPI: the KPI benchmark makes its own key accounts (SQL), the reports
+    # read those of the engine run.
+    modules = [("cost", cost), ("reports", reports), ("kpi", kpi)]
+    results = {}
+    for name, body in modules:
+        if name not in args.only:
+            continue
+        log(f"== benchmark: {name}")
+        try:
+            results[name] = bench_env(registry, body)
+        except Exception as exc:  # noqa: BLE001 - a broken module must not stop the others
+            traceback.print_exc()
+            print(f"run_bench: the {name} benchmark FAILED: {exc!r}", file=sys.stderr, flush=True)
+            results[name] = {"error": repr(exc)}
+    return results
 
 
 def main(argv=None):
@@ -940,25 +1123,47 @@ def main(argv=None):
     registry, marker = prepare(args)
     company_id = marker["company_id"]
     run_date = datetime.date.fromisoformat(marker["run_date"])
-    recorder = Recorder()
-    install_wrappers(registry, recorder)
-
-    data = dataset_figures(registry, company_id, run_date)
-    log(
-        f"run date {run_date}, window {data['date_from']} .. {data['date_to']}: "
-        f"{data['invoices_in_window']:,} of {data['invoices']:,} invoices"
-    )
-    res = measure_all(args, registry, recorder, company_id, run_date)
-    ctx.update(
-        marker=marker,
-        machine=machine_info(args.db),
-        source=source_version(),
-        date=datetime.datetime.now().isoformat(timespec="seconds"),
-    )
-    print_report(args, ctx, data, res)
+    failures = []
+    try:
+        ensure_effort(args, registry)
+    except Exception as exc:  # noqa: BLE001
+        print(f"run_bench: could not add the visits and costs of the data set: {exc!r}", file=sys.stderr)
+        failures.append("effort")
+    out = {}
+    if "engine" in args.only:
+        recorder = Recorder()
+        install_wrappers(registry, recorder)
+        data = dataset_figures(registry, company_id, run_date)
+        log(
+            f"run date {run_date}, window {data['date_from']} .. {data['date_to']}: "
+            f"{data['invoices_in_window']:,} of {data['invoices']:,} invoices"
+        )
+        res = measure_all(args, registry, recorder, company_id, run_date)
+        ctx.update(
+            marker=marker,
+            machine=machine_info(args.db),
+            source=source_version(),
+            date=datetime.datetime.now().isoformat(timespec="seconds"),
+        )
+        print_report(args, ctx, data, res)
+        if not res["idempotent"]:
+            failures.append("engine (steady state wrote something)")
+        out["engine"] = (ctx, data, res)
+    else:
+        ensure_classified(registry)
+    modules = run_modules(args, registry)
+    failures += [name for name, result in modules.items() if isinstance(result, dict) and "error" in result]
+    print()
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
+    for name in args.only:
+        state = "FAILED" if any(f.startswith(name) for f in failures) else "ok"
+        print(f"benchmark {name:8} {state}")
     if args.json:
-        write_json(args.json, args, ctx, data, res)
-    return 0 if res["idempotent"] else 1
+        write_json(args.json, args, out.get("engine"), modules)
+    if failures:
+        print(f"run_bench: failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ COST_FIGURES = (
     "margin_source",
 )
 COST_RANKING = ("quadrant", "contribution_rank", "ranking_flag")
+# The figures that stay empty for a customer without any (no revenue, no visit, no cost source).
+NULLABLE_FIGURES = ("cost_share", "revenue_per_visit", "margin_source")
 
 
 class KamClassification(models.Model):
@@ -99,16 +101,68 @@ class KamClassification(models.Model):
     )
 
     # ------------------------------------------------------------------
-    # The engine
+    # The engine: the figures are computed in the same statement as the tiers
     # ------------------------------------------------------------------
     @api.model
-    def _reclassify_company(self, company, run_date=None):
-        run = super()._reclassify_company(company, run_date)
-        # The run holds the company's lock already.
-        self._write_cost_figures(company, run.date)
-        if run.changed_count:
-            self.env["kam.tier.history"]._fill_cost_figures(run)
-        return run
+    def _stage_sources(self, company, date_from, date_to):
+        """Aggregate ``_figures_sql`` once per run: the tiers rank its revenue (invoice source).
+
+        The figures' revenue is, by definition, what the invoice source of the classification
+        counts, so the invoices are summed once for both. The contribution ranking sorts the
+        narrow rows of the figures before they meet the classification rows; customers with
+        effort but no classification join the run, and every row gets its figures before it
+        is written.
+        """
+        sources = super()._stage_sources(company, date_from, date_to)
+        if self._without_cost_figures():
+            return sources
+        values = self._cost_figure_values(company)
+        sources["ctes"].insert(
+            0, SQL("f AS MATERIALIZED (%s)", self.env["kam.account.fact"]._figures_sql(company, date_from, date_to))
+        )
+        if company.kam_revenue_source == "sale_order":
+            ranked = SQL("f.partner_id IN (SELECT partner_id FROM ranked)")
+        else:
+            sources["revenue"] = SQL("SELECT partner_id, revenue FROM f")
+            ranked = SQL("f.revenue > 0")
+        in_scope = SQL("(c.partner_id IS NOT NULL OR %s OR %s)", ranked, self._cost_effort_sql(values))
+        sources["after"].append(SQL("fc AS (%s)", self._cost_windows_sql(company, values, in_scope)))
+        sources["joins"].append(SQL("FULL JOIN fc ON fc.partner_id = COALESCE(k.partner_id, n.partner_id)"))
+        sources["keys"].append(SQL("fc.partner_id"))
+        sources["keep"].append(SQL("fc.in_scope"))
+        sources["columns"].extend(self._cost_columns_sql(values))
+        return sources
+
+    @api.model
+    def _flush_stage_sources(self, company):
+        if not self._without_cost_figures():
+            self.env["kam.account.fact"]._flush_sources()
+        return super()._flush_stage_sources(company)
+
+    @api.model
+    def _stage_finish(self, company, source):
+        """Place and flag the customers by contribution, against their new tier and rank."""
+        if self._without_cost_figures():
+            return super()._stage_finish(company, source)
+        return SQL(
+            "SELECT x.*, %s FROM (%s) x",
+            SQL(", ").join(
+                SQL("%s AS %s", value, SQL.identifier(name))
+                for name, value in self._cost_placement_sql(company).items()
+            ),
+            super()._stage_finish(company, source),
+        )
+
+    @api.model
+    def _stage_columns(self):
+        if self._without_cost_figures():
+            return super()._stage_columns()
+        return (*super()._stage_columns(), *COST_FIGURES, *COST_RANKING)
+
+    def _without_cost_figures(self):
+        """Context ``kam_without_cost_figures``: a run that leaves the cost figures alone (the
+        preview of a reclassification, which only lists tier changes)."""
+        return bool(self.env.context.get("kam_without_cost_figures"))
 
     @api.model
     def action_refresh_cost_to_serve(self):
@@ -132,9 +186,10 @@ class KamClassification(models.Model):
         """Recompute the cost figures, quadrant, contribution rank and flag of ``company``.
 
         The figures are those of ``kam.account.fact._figures_sql`` over the classification
-        window ending on ``run_date``. One statement whatever the number of customers: it
-        adds a row for customers with effort but no classification yet, and writes only the
-        rows whose values change. Returns the number of rows written.
+        window ending on ``run_date``; the tiers and revenue ranks stay those of the last run
+        (a reclassification computes the figures itself). One statement whatever the number
+        of customers: it adds a row for customers with effort but no classification yet, and
+        writes only the rows whose values change. Returns the number of rows written.
         """
         self._acquire_run_lock(company)
         return self._write_cost_figures(company, run_date)
@@ -150,24 +205,13 @@ class KamClassification(models.Model):
         return changed
 
     @api.model
-    def _cost_figures_sql(self, company, run_date):
-        """The refresh: figures of the window, then rank, quadrant and flag, in one statement.
+    def _cost_figure_values(self, company):
+        """The stored figures as SQL expressions over a row ``f`` of ``_figures_sql``.
 
-        Only customers with figures in the window are ranked and placed. The value line is a
-        Pareto cut on gross margin, decided like the tiers (``above * 100 < line * total``: the
-        customer that crosses the line is still high value); the effort line compares cost to
-        serve with revenue multiplied out (``cost * 100 >= line * revenue``: reaching the line
-        is high effort), and a customer with effort but no revenue is high effort. The
-        disagreement flags compare the contribution rank with the 80/20 revenue rank.
-
-        Everything is computed before writing, so that each row is written at most once, and
-        the window functions sort narrow rows only.
+        ``{column: expression}`` in the order of ``COST_FIGURES``; a customer without figures
+        gets 0, except for the figures that have no meaning then (share, per visit, source).
         """
-        date_from, date_to = self._window(company, run_date)
         digits = company.currency_id.decimal_places
-
-        def ident(name, prefix=None):
-            return SQL("%s.%s", SQL.identifier(prefix), SQL.identifier(name)) if prefix else SQL.identifier(name)
 
         def money(column):
             return SQL("ROUND(f.%s, %s)", SQL.identifier(column), digits)
@@ -193,66 +237,153 @@ class KamClassification(models.Model):
                         ELSE 'mixed' END"""
             ),
         }
-        nullable = ("cost_share", "revenue_per_visit", "margin_source")
         assert set(figures) == set(COST_FIGURES)
+        return {
+            name: figures[name] if name in NULLABLE_FIGURES else SQL("COALESCE(%s, 0)", figures[name])
+            for name in COST_FIGURES
+        }
+
+    @api.model
+    def _cost_effort_sql(self, values):
+        """True for a customer with effort in the window (it gets a row even without revenue)."""
+        return SQL("(%s <> 0 OR %s <> 0)", values["cost_to_serve"], values["visit_count"])
+
+    @api.model
+    def _cost_windows_sql(self, company, values, in_scope):
+        """The rows of ``f`` (``_figures_sql``) with their figures (``values``) and what the
+        contribution ranking needs.
+
+        ``in_scope`` says which customers take part (they have or get a classification row;
+        ``c.partner_id`` is set for those that have one); ``has_figures`` is true for those
+        with any figure in the window, the only ones ranked (``cost_position`` among
+        ``cost_population``) and placed (``high_value``: the customers that together make the
+        value line of the gross margin, decided like the tiers, ``above * 100 < line *
+        total``; ``high_effort``: a cost to serve at or above the effort line of revenue,
+        multiplied out, or effort without revenue). The window functions sort narrow rows;
+        the figures join them afterwards.
+        """
+        return SQL(
+            """
+            SELECT x.*,
+                   (x.gross_margin > 0 AND x.margin_above * 100 < %(value_line)s * x.margin_total) AS high_value,
+                   (x.cost_to_serve > 0
+                    AND (x.invoiced_revenue <= 0 OR x.cost_to_serve * 100 >= %(effort_line)s * x.invoiced_revenue))
+                       AS high_effort
+              FROM (
+                SELECT f.partner_id, %(values)s, r.in_scope, r.has_figures, r.cost_position, r.cost_population,
+                       r.margin_above, r.margin_total
+                  FROM f
+                  JOIN (
+                    SELECT w.partner_id, w.in_scope, w.has_figures,
+                           ROW_NUMBER() OVER (PARTITION BY w.has_figures ORDER BY w.net_contribution DESC, w.partner_id)
+                               AS cost_position,
+                           COUNT(*) OVER (PARTITION BY w.has_figures) AS cost_population,
+                           COALESCE(SUM(w.gross_margin) FILTER (WHERE w.gross_margin > 0) OVER (
+                               PARTITION BY w.has_figures ORDER BY w.gross_margin DESC, w.partner_id
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS margin_above,
+                           SUM(w.gross_margin) FILTER (WHERE w.gross_margin > 0) OVER (PARTITION BY w.has_figures)
+                               AS margin_total
+                      FROM (
+                        SELECT f.partner_id, %(in_scope)s AS in_scope,
+                               (%(in_scope)s AND (%(revenue)s <> 0 OR %(cost_of_goods)s <> 0 OR %(cost_to_serve)s <> 0
+                                                  OR %(visit_count)s <> 0)) AS has_figures,
+                               %(net_contribution)s AS net_contribution, %(gross_margin)s AS gross_margin
+                          FROM f
+                          -- A full join is always hashed: f's row count is unknown to the planner.
+                          -- Rows without f fall out when the figures join back.
+                          FULL JOIN (SELECT partner_id FROM kam_classification WHERE company_id = %(company)s) c
+                                 ON c.partner_id = f.partner_id
+                      ) w
+                  ) r ON r.partner_id = f.partner_id
+              ) x
+            """,
+            values=SQL(", ").join(SQL("%s AS %s", value, SQL.identifier(name)) for name, value in values.items()),
+            in_scope=in_scope,
+            revenue=values["invoiced_revenue"],
+            cost_of_goods=values["cost_of_goods"],
+            cost_to_serve=values["cost_to_serve"],
+            visit_count=values["visit_count"],
+            net_contribution=values["net_contribution"],
+            gross_margin=values["gross_margin"],
+            company=company.id,
+            value_line=company.kam_value_line,
+            effort_line=company.kam_effort_line,
+        )
+
+    @api.model
+    def _cost_columns_sql(self, values):
+        """``fc``'s figures as columns of a classification row (0 when it has none)."""
+        return (
+            [
+                SQL("fc.%s AS %s", SQL.identifier(name), SQL.identifier(name))
+                if name in NULLABLE_FIGURES
+                else SQL("COALESCE(fc.%s, 0) AS %s", SQL.identifier(name), SQL.identifier(name))
+                for name in values
+            ]
+            + [
+                SQL("COALESCE(fc.%s, false) AS %s", SQL.identifier(name), SQL.identifier(name))
+                for name in ("has_figures", "high_value", "high_effort")
+            ]
+            + [SQL("fc.cost_position, fc.cost_population")]
+        )
+
+    @api.model
+    def _cost_placement_sql(self, company):
+        """``COST_RANKING`` as expressions over a row with the columns of ``_cost_columns_sql``
+        and its 80/20 ``tier`` and ``rank``: the flags compare the contribution rank with the
+        revenue rank, and a key account losing money is flagged as such."""
+        return {
+            "quadrant": SQL(
+                """CASE WHEN NOT has_figures THEN NULL
+                        WHEN high_value AND NOT high_effort THEN 'protect'
+                        WHEN high_value THEN 'develop'
+                        WHEN NOT high_effort THEN 'streamline'
+                        ELSE 'restructure' END"""
+            ),
+            "contribution_rank": SQL("CASE WHEN has_figures THEN cost_position::int END"),
+            "ranking_flag": SQL(
+                """CASE WHEN NOT has_figures THEN NULL
+                        WHEN net_contribution < 0 AND tier = 'a' THEN 'loses_money'
+                        WHEN net_contribution < 0 THEN 'costs_more_than_earns'
+                        WHEN (cost_position - rank) * 100 >= %(rank_gap)s * cost_population THEN 'ranks_lower'
+                        WHEN (rank - cost_position) * 100 >= %(rank_gap)s * cost_population THEN 'ranks_higher'
+                        END""",
+                rank_gap=company.kam_rank_gap,
+            ),
+        }
+
+    @api.model
+    def _cost_figures_sql(self, company, run_date):
+        """The refresh on demand: the figures of the window with their ranking, then the
+        placement against the current tiers and ranks, then the writes, in one statement.
+
+        Everything is computed before writing, so that each row is written at most once, and
+        the window functions sort narrow rows only.
+        """
+        date_from, date_to = self._window(company, run_date)
+        values = self._cost_figure_values(company)
         columns = (*COST_FIGURES, *COST_RANKING)
         now = fields.Datetime.now()
+        in_scope = SQL("(c.partner_id IS NOT NULL OR %s)", self._cost_effort_sql(values))
 
-        def figure(name):
-            return figures[name] if name in nullable else SQL("COALESCE(%s, 0)", figures[name])
+        def ident(name, prefix=None):
+            return SQL("%s.%s", SQL.identifier(prefix), SQL.identifier(name)) if prefix else SQL.identifier(name)
 
         return SQL(
             """
             WITH f AS (%(figures)s),
-            v AS (
-                -- The current rows (a plain subquery, so that the planner knows their statistics)
-                -- and the customers with effort but no row yet.
-                SELECT COALESCE(k.partner_id, f.partner_id) AS partner_id, k.id, k.tier, k.rank AS revenue_rank,
-                       %(v_values)s
-                  FROM (SELECT id, partner_id, tier, rank FROM kam_classification WHERE company_id = %(company)s) k
-                  FULL OUTER JOIN f ON f.partner_id = k.partner_id
-                 WHERE k.id IS NOT NULL OR %(cost_to_serve)s <> 0 OR f.visit_count <> 0
-            ),
-            w AS (
-                SELECT v.*,
-                       (invoiced_revenue <> 0 OR cost_of_goods <> 0 OR cost_to_serve <> 0 OR visit_count <> 0)
-                           AS ranked
-                  FROM v
-            ),
-            windowed AS (
-                SELECT w.*,
-                       ROW_NUMBER() OVER (PARTITION BY ranked ORDER BY net_contribution DESC, partner_id)
-                           AS position,
-                       COUNT(*) OVER (PARTITION BY ranked) AS population,
-                       COALESCE(SUM(gross_margin) FILTER (WHERE gross_margin > 0) OVER (
-                           PARTITION BY ranked ORDER BY gross_margin DESC, partner_id
-                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS above,
-                       SUM(gross_margin) FILTER (WHERE gross_margin > 0) OVER (PARTITION BY ranked) AS total
-                  FROM w
-            ),
-            placed AS (
-                SELECT windowed.*,
-                       (gross_margin > 0 AND above * 100 < %(value_line)s * total) AS high_value,
-                       (cost_to_serve > 0
-                        AND (invoiced_revenue <= 0 OR cost_to_serve * 100 >= %(effort_line)s * invoiced_revenue))
-                           AS high_effort
-                  FROM windowed
-            ),
+            fc AS (%(windows)s),
             new AS (
-                SELECT placed.*,
-                       CASE WHEN ranked THEN position::int END AS contribution_rank,
-                       CASE WHEN NOT ranked THEN NULL
-                            WHEN high_value AND NOT high_effort THEN 'protect'
-                            WHEN high_value THEN 'develop'
-                            WHEN NOT high_effort THEN 'streamline'
-                            ELSE 'restructure' END AS quadrant,
-                       CASE WHEN NOT ranked THEN NULL
-                            WHEN net_contribution < 0 AND tier = 'a' THEN 'loses_money'
-                            WHEN net_contribution < 0 THEN 'costs_more_than_earns'
-                            WHEN (position - revenue_rank) * 100 >= %(rank_gap)s * population THEN 'ranks_lower'
-                            WHEN (revenue_rank - position) * 100 >= %(rank_gap)s * population THEN 'ranks_higher'
-                            END AS ranking_flag
-                  FROM placed
+                SELECT x.*, %(placement)s
+                  FROM (
+                    -- The current rows (a plain subquery, so that the planner knows their
+                    -- statistics) and the customers with effort but no row yet.
+                    SELECT COALESCE(k.partner_id, fc.partner_id) AS partner_id, k.id, k.tier, k.rank, %(values)s
+                      FROM (SELECT id, partner_id, tier, rank FROM kam_classification
+                             WHERE company_id = %(company)s) k
+                      FULL OUTER JOIN fc ON fc.partner_id = k.partner_id
+                     WHERE k.id IS NOT NULL OR fc.in_scope
+                  ) x
             ),
             ins AS (
                 INSERT INTO kam_classification (
@@ -274,12 +405,12 @@ class KamClassification(models.Model):
             SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd)
             """,
             figures=self.env["kam.account.fact"]._figures_sql(company, date_from, date_to),
+            windows=self._cost_windows_sql(company, values, in_scope),
+            placement=SQL(", ").join(
+                SQL("%s AS %s", value, ident(name)) for name, value in self._cost_placement_sql(company).items()
+            ),
+            values=SQL(", ").join(self._cost_columns_sql(values)),
             company=company.id,
-            cost_to_serve=figures["cost_to_serve"],
-            v_values=SQL(", ").join(SQL("%s AS %s", figure(name), ident(name)) for name in COST_FIGURES),
-            value_line=company.kam_value_line,
-            effort_line=company.kam_effort_line,
-            rank_gap=company.kam_rank_gap,
             uid=self.env.uid,
             now=now,
             columns=SQL(", ").join(ident(name) for name in columns),

@@ -35,42 +35,57 @@ class KamClassificationRun(models.Model):
         for run in self:
             run.name = _("Reclassification of %(company)s on %(date)s", company=run.company_id.name, date=run.date)
 
-    def _after_apply(self, changes):
-        """Count the outcome, put unassigned key accounts before the directors, warn demoted KAMs."""
-        self.ensure_one()
-        from ..tools.tier_rules import TIER_RANK
+    def _after_apply(self, summary):
+        """Record the outcome, put unassigned key accounts before the directors, warn demoted KAMs.
 
-        moved = [c for c in changes if c["new_tier"] != c["old_tier"]]
-        counts = dict(
-            self.env["kam.classification"]
-            .sudo()
-            ._read_group([("company_id", "=", self.company_id.id), ("tier", "!=", False)], ["tier"], ["__count"], order="tier")
-        )
-        unassigned = [c["partner_id"] for c in moved if c["new_tier"] == "a" and not c["manager_id"]]
+        ``summary`` is what the run's statement counted (``kam.classification._apply_stage``);
+        the new key accounts without a manager are already listed on the run.
+        """
+        self.ensure_one()
         self.write(
             {
-                "changed_count": len(moved),
-                "promoted_count": sum(TIER_RANK[c["new_tier"]] > TIER_RANK[c["old_tier"]] for c in moved),
-                "demoted_count": sum(TIER_RANK[c["new_tier"]] < TIER_RANK[c["old_tier"]] for c in moved),
-                "key_account_count": counts.get("a", 0),
-                "tier_b_count": counts.get("b", 0),
-                "tier_c_count": counts.get("c", 0),
-                "unassigned_partner_ids": [(6, 0, unassigned)],
+                "changed_count": summary["changed"],
+                "promoted_count": summary["promoted"],
+                "demoted_count": summary["demoted"],
+                "key_account_count": summary["tier_a"],
+                "tier_b_count": summary["tier_b"],
+                "tier_c_count": summary["tier_c"],
             }
         )
-        if unassigned:
-            self._ask_directors_to_assign(unassigned)
+        if summary["first_b"] or summary["first_c"]:
+            self._post_first_classifications(summary["first_b"], summary["first_c"])
+        if summary["unassigned"]:
+            self._ask_directors_to_assign(summary["unassigned"])
         demoted_by_manager = defaultdict(list)
-        for c in moved:
-            if c["old_tier"] == "a" and c["manager_id"]:
-                demoted_by_manager[c["manager_id"]].append(c)
+        for account in summary["demoted_accounts"]:
+            demoted_by_manager[account["manager_id"]].append(account)
         if demoted_by_manager:
             self._notify_demoted_managers(demoted_by_manager)
+
+    def _post_first_classifications(self, tier_b, tier_c):
+        """One note on the run for the customers classified B or C for the first time: each has
+        a history line, but no note of its own."""
+        self.message_post(
+            body=Markup("<p>%s</p>")
+            % _(
+                "%(count)s customers were classified for the first time: %(b)s in tier B and %(c)s in "
+                "tier C. Each has a line in the tier history; no note was posted on them.",
+                count=tier_b + tier_c,
+                b=tier_b,
+                c=tier_c,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
 
     def _directors(self):
         group = self.env.ref("kam_management.group_kam_director")
         return group.users.filtered(
-            lambda u: not u.share and u.active and self.company_id in u.company_ids and u.id != self.env.ref("base.user_root").id
+            lambda u: (
+                not u.share
+                and u.active
+                and self.company_id in u.company_ids
+                and u.id != self.env.ref("base.user_root").id
+            )
         )
 
     def _ask_directors_to_assign(self, partner_ids):
@@ -100,10 +115,9 @@ class KamClassificationRun(models.Model):
         for user in users:
             rows = demoted_by_manager[user.id]
             partners = self.env["res.partner"].browse([r["partner_id"] for r in rows])
-            names = dict(zip(partners.ids, partners.mapped("display_name")))
+            names = {partner.id: partner.display_name for partner in partners}
             items = Markup().join(
-                Markup("<li>%s: %s</li>")
-                % (names[r["partner_id"]], labels.get(r["new_tier"]) or _("not classified"))
+                Markup("<li>%s: %s</li>") % (names[r["partner_id"]], labels.get(r["new_tier"]) or _("not classified"))
                 for r in rows
             )
             self.message_notify(

@@ -27,6 +27,10 @@ HEALTH_CHANGE_DAYS = 30
 MAX_CATCH_UP_DAYS = 7
 # Months of revenue the weighted pipeline is compared with.
 PIPELINE_COVER_MONTHS = 3
+# A run that writes more than this share of the table's estimated rows (plus a floor) refreshes
+# its statistics: autovacuum does it too, but later than the next run may need it.
+ANALYZE_SHARE = 0.1
+ANALYZE_MIN_ROWS = 1000
 
 # Columns written by the daily statement, in the order of the final SELECT.
 KPI_COLUMNS = (
@@ -423,6 +427,8 @@ class KamKpiSnapshot(models.Model):
         month_end = month_start + relativedelta(months=1, days=-1)
         now = fields.Datetime.now()
         update_columns = [name for name in KPI_COLUMNS if name != "partner_id"]
+        # One large statement a day: compiling its expressions (JIT) costs more than it saves.
+        self.env.cr.execute(SQL("SET LOCAL jit = off"))
         self.env.cr.execute(
             SQL(
                 """
@@ -506,10 +512,24 @@ class KamKpiSnapshot(models.Model):
             )
         )
         written, alert_rows = self.env.cr.fetchone()
+        self.env.cr.execute(SQL("SET LOCAL jit TO DEFAULT"))
+        self._analyze_if_grown(written)
         self.invalidate_model()
         if alert_rows:
             self._raise_alerts(company, date, alert_rows)
         return written
+
+    @api.model
+    def _analyze_if_grown(self, written):
+        """Refresh the table's statistics when a run wrote a large share of it.
+
+        The daily statement looks up each account's earlier rows; planned with the statistics
+        of a table ten times smaller (the first days, a backfill), it scans instead of seeking.
+        """
+        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", self._table))
+        estimate = self.env.cr.fetchone()[0]
+        if written > ANALYZE_SHARE * max(estimate, 0) + ANALYZE_MIN_ROWS:
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
 
     @api.model
     def _kpi_select_sql(self, company, date, plans=None, alerts=False):
@@ -557,7 +577,7 @@ class KamKpiSnapshot(models.Model):
         )
         weight, points = SQL("w.health_weight"), SQL("w.health_points")
         losses = SQL(", ").join(
-            SQL("%s AS %s", health_rules.loss_sql("w", name, weights, weight), SQL.identifier(f"health_loss_{name}"))
+            SQL("%s AS %s", health_rules.loss_sql("s", name, weights, weight), SQL.identifier(f"health_loss_{name}"))
             for name in SIGNAL_NAMES
         )
         return SQL(
@@ -694,14 +714,16 @@ class KamKpiSnapshot(models.Model):
                        (b.days_since_contact IS NULL OR b.days_since_contact > b.contact_interval) AS contact_overdue
                   FROM base b
             ),
-            sub AS (SELECT i.*, %(subscores)s FROM inputs i),
-            weighed AS (
-                SELECT sub.*, %(weight_sum)s AS health_weight, %(point_sum)s AS health_points
-                  FROM sub
-            ),
             scored AS (
-                SELECT w.*, %(score)s AS health_score, %(losses)s
-                  FROM weighed w
+                -- OFFSET 0 keeps each step a fence: the sub-scores, their sums and the score are
+                -- computed once per account, not copied into every expression that uses them.
+                SELECT i.*, s.*, w.health_weight, w.health_points, hs.health_score, %(losses)s
+                  FROM inputs i
+                 CROSS JOIN LATERAL (SELECT %(subscores)s OFFSET 0) s
+                 CROSS JOIN LATERAL (
+                     SELECT %(weight_sum)s AS health_weight, %(point_sum)s AS health_points OFFSET 0
+                 ) w
+                 CROSS JOIN LATERAL (SELECT %(score)s AS health_score OFFSET 0) hs
             ),
             banded AS (
                 SELECT sc.*, %(band)s AS health_band,
@@ -774,8 +796,8 @@ class KamKpiSnapshot(models.Model):
             months=company.kam_window_months,
             cover_months=PIPELINE_COVER_MONTHS,
             subscores=subscores,
-            weight_sum=health_rules.weight_sql("sub", weights),
-            point_sum=health_rules.points_sql("sub", weights),
+            weight_sum=health_rules.weight_sql("s", weights),
+            point_sum=health_rules.points_sql("s", weights),
             score=health_rules.score_sql(weight, points),
             losses=losses,
             band=health_rules.band_sql(
@@ -981,14 +1003,15 @@ class KamKpiSnapshot(models.Model):
         if name == "revenue_trend":
             if not self.revenue_prev > 0:
                 return _("No revenue a year earlier: not counted.")
-            return _("%(trend)s %% against the same months a year earlier.", trend=f"{self.revenue_trend:+.0f}")
+            trend = format(self.revenue_trend, "+.0f")
+            return _("%(trend)s %% against the same months a year earlier.", trend=trend)
         if name == "margin_trend":
             if not (self.revenue > 0 and self.revenue_prev > 0):
                 return _("No revenue to compare margins with: not counted.")
             return _(
                 "Gross margin %(rate)s %%, %(change)s points against a year earlier.",
-                rate=f"{self.margin_rate:.1f}",
-                change=f"{self.margin_trend:+.1f}",
+                rate=format(self.margin_rate, ".1f"),
+                change=format(self.margin_trend, "+.1f"),
             )
         if name == "contact":
             if not self.last_contact_date:
@@ -1005,7 +1028,7 @@ class KamKpiSnapshot(models.Model):
             return _(
                 "Weighted pipeline %(amount)s covers %(cover)s %% of three months of revenue.",
                 amount=format_amount(self.env, self.pipeline_weighted, currency),
-                cover=f"{self.pipeline_cover:.0f}",
+                cover=format(self.pipeline_cover, ".0f"),
             )
         if name == "overdue":
             if not self.overdue_amount:
@@ -1013,19 +1036,20 @@ class KamKpiSnapshot(models.Model):
             return _(
                 "%(amount)s overdue, %(share)s %% of a month's revenue.",
                 amount=format_amount(self.env, self.overdue_amount, currency),
-                share=f"{self.overdue_share:.0f}",
+                share=format(self.overdue_share, ".0f"),
             )
         if name == "satisfaction":
             if not self.review_date:
                 return _("No account review yet: not counted.")
             return _(
                 "%(score)s/10 at the review of %(date)s.",
-                score=f"{self.satisfaction:.1f}",
+                score=format(self.satisfaction, ".1f"),
                 date=format_date(self.env, self.review_date),
             )
         if not self.plan_id:
             return _("No active account plan: not counted.")
-        return _("%(progress)s %% of the plan's objectives on track.", progress=f"{self.plan_progress:.0f}")
+        progress = format(self.plan_progress, ".0f")
+        return _("%(progress)s %% of the plan's objectives on track.", progress=progress)
 
     def _render_explanation(self, losses, labels):
         if not self.health_band:

@@ -1,25 +1,28 @@
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .kam_classification import TIERS
 
 
 class KamTierHistory(models.Model):
-    """One row per change of a customer's tier in a company, by the engine or by hand."""
+    """One row per change of a customer's tier in a company, by the engine or by hand.
+
+    Append-only: ``date`` and ``user_id`` say when and by whom, so the ORM's create and write
+    stamps are not kept. The company is the classification row's.
+    """
 
     _name = "kam.tier.history"
     _description = "Key account tier history"
     _order = "date desc, id desc"
     _rec_name = "partner_id"
+    _log_access = False
 
-    classification_id = fields.Many2one("kam.classification", index=True, ondelete="cascade")
+    classification_id = fields.Many2one("kam.classification", required=True, index=True, ondelete="cascade")
     run_id = fields.Many2one("kam.classification.run", index=True, ondelete="set null")
-    company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade")
-    partner_id = fields.Many2one(
-        "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
-    )
+    company_id = fields.Many2one(related="classification_id.company_id")
+    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, ondelete="cascade")
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Date(required=True, default=fields.Date.context_today)
     old_tier = fields.Selection(TIERS, string="Previous tier")
@@ -28,85 +31,96 @@ class KamTierHistory(models.Model):
     share = fields.Float(string="Share (%)")
     cumulative_share = fields.Float(string="Cumulative share (%)")
     rank = fields.Integer()
-    cause = fields.Selection(
-        [("engine", "Reclassification"), ("manual", "Manual")], required=True, default="manual"
-    )
+    cause = fields.Selection([("engine", "Reclassification"), ("manual", "Manual")], required=True, default="manual")
     user_id = fields.Many2one("res.users", string="By", default=lambda self: self.env.user)
 
+    # ------------------------------------------------------------------
+    # Written by the engine, inside its statement (kam.classification._apply_stage)
+    # ------------------------------------------------------------------
     @api.model
-    def _record_engine_changes(self, company, run, run_date, moved):
-        """Insert the history rows and the partner chatter messages of one run, in two statements."""
-        cr = self.env.cr
-        now = fields.Datetime.now()
-        uid = self.env.uid
+    def _engine_history_values(self):
+        """``{column: expression}`` of a history line, over a row ``m`` of the run's stage
+        (its new values, ``old_tier`` and ``classification_id``)."""
+        return {
+            "classification_id": SQL("m.classification_id"),
+            "partner_id": SQL("m.partner_id"),
+            "old_tier": SQL("m.old_tier"),
+            "new_tier": SQL("m.tier"),
+            "revenue": SQL("m.revenue"),
+            "share": SQL("m.share"),
+            "cumulative_share": SQL("m.cumulative_share"),
+            "rank": SQL("m.rank"),
+        }
+
+    @api.model
+    def _engine_history_sql(self, run, run_date, source):
+        """The INSERT of one history line per row of ``source`` (the tier changes of ``run``)."""
+        values = self._engine_history_values()
+        return SQL(
+            """
+            INSERT INTO kam_tier_history (run_id, date, cause, user_id, %(columns)s)
+            SELECT %(run)s, %(date)s, 'engine', %(uid)s, %(values)s
+              FROM %(source)s m
+            RETURNING 1
+            """,
+            columns=SQL(", ").join(SQL.identifier(name) for name in values),
+            values=SQL(", ").join(values.values()),
+            run=run.id,
+            date=run_date,
+            uid=self.env.uid,
+            source=SQL.identifier(source),
+        )
+
+    @api.model
+    def _engine_notes_sql(self, company, source):
+        """The INSERT of the customers' chatter notes for the tier changes of ``source``.
+
+        A change of an existing tier, and any gain or loss of A, is noted on the customer; a
+        first classification in B or C is not (its history line says it, and the run sums
+        them up). The body is built by the database from a template translated once.
+        """
         labels = dict(self._fields["new_tier"]._description_selection(self.env))
-        none_label = _("not classified")
+        none_label = self.env._("not classified")
 
         def label(tier):
-            return labels.get(tier, none_label) if tier else none_label
+            return SQL(
+                "CASE %s WHEN 'a' THEN %s WHEN 'b' THEN %s WHEN 'c' THEN %s ELSE %s END",
+                tier,
+                *(str(escape(labels.get(t, none_label))) for t in ("a", "b", "c")),
+                str(escape(none_label)),
+            )
 
-        cr.execute(
-            SQL(
-                """
-                INSERT INTO kam_tier_history (
-                    classification_id, run_id, company_id, partner_id, date, old_tier, new_tier,
-                    revenue, share, cumulative_share, rank, cause, user_id,
-                    create_uid, create_date, write_uid, write_date)
-                SELECT v.row_id, %(run)s, %(company)s, v.partner_id, %(run_date)s, v.old_tier, v.new_tier,
-                       v.revenue, v.share, v.cumulative_share, v.rank, 'engine', %(uid)s,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(row_ids)s::int[], %(partner_ids)s::int[], %(old)s::varchar[],
-                              %(new)s::varchar[], %(revenues)s::numeric[], %(shares)s::float8[],
-                              %(cum_shares)s::float8[], %(ranks)s::int[])
-                       AS v(row_id, partner_id, old_tier, new_tier, revenue, share, cumulative_share, rank)
-                """,
-                run=run.id,
-                company=company.id,
-                run_date=run_date,
-                uid=uid,
-                now=now,
-                row_ids=[m["row_id"] for m in moved],
-                partner_ids=[m["partner_id"] for m in moved],
-                old=[m["old_tier"] or None for m in moved],
-                new=[m["new_tier"] or None for m in moved],
-                revenues=[m["revenue"] for m in moved],
-                shares=[m["share"] for m in moved],
-                cum_shares=[m["cumulative_share"] for m in moved],
-                ranks=[m["rank"] for m in moved],
-            )
+        template = self.env._(
+            "Key account tier in %(company)s: %(old)s → %(new)s (revenue %(revenue)s %(currency)s, share %(share)s %%)."
         )
-        bodies = [
-            Markup("<p>%s</p>")
-            % self.env._(
-                "Key account tier in %(company)s: %(old)s → %(new)s (revenue %(revenue)s %(currency)s, share %(share).1f %%).",
-                company=escape(company.name),
-                old=label(m["old_tier"]),
-                new=label(m["new_tier"]),
-                revenue=f"{m['revenue']:,.2f}",
-                currency=company.currency_id.name,
-                share=m["share"] or 0.0,
-            )
-            for m in moved
-        ]
-        self.env["mail.message"].flush_model()
-        cr.execute(
-            SQL(
-                """
-                INSERT INTO mail_message (
-                    model, res_id, record_company_id, message_type, subtype_id, body, author_id,
-                    date, create_uid, create_date, write_uid, write_date)
-                SELECT 'res.partner', v.partner_id, %(company)s, 'notification', %(subtype)s, v.body,
-                       %(author)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(partner_ids)s::int[], %(bodies)s::text[]) AS v(partner_id, body)
-                """,
-                company=company.id,
-                subtype=self.env.ref("mail.mt_note").id,
-                author=self.env.user.partner_id.id,
-                now=now,
-                uid=uid,
-                partner_ids=[m["partner_id"] for m in moved],
-                bodies=[str(b) for b in bodies],
-            )
+        # Placeholders that HTML escaping leaves alone, then format()'s own: %1$s … %4$s.
+        slots = {"old": "\x011\x02", "new": "\x012\x02", "revenue": "\x013\x02", "share": "\x014\x02"}
+        body = str(
+            Markup("<p>%s</p>") % (template % {"company": company.name, "currency": company.currency_id.name, **slots})
+        ).replace("%", "%%")
+        for number in range(1, 5):
+            body = body.replace(f"\x01{number}\x02", f"%{number}$s")
+        now = fields.Datetime.now()
+        return SQL(
+            """
+            INSERT INTO mail_message (
+                model, res_id, record_company_id, message_type, subtype_id, body, author_id,
+                date, create_uid, create_date, write_uid, write_date)
+            SELECT 'res.partner', m.partner_id, %(company)s, 'notification', %(subtype)s,
+                   format(%(body)s, %(old)s, %(new)s,
+                          to_char(m.revenue, 'FM999,999,999,999,999,990.00'), to_char(m.share, 'FM9990.0')),
+                   %(author)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+              FROM %(source)s m
+             WHERE m.old_tier IS NOT NULL OR m.tier = 'a'
+            RETURNING 1
+            """,
+            company=company.id,
+            subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
+            body=body,
+            old=label(SQL("m.old_tier")),
+            new=label(SQL("m.tier")),
+            author=self.env.user.partner_id.id,
+            now=now,
+            uid=self.env.uid,
+            source=SQL.identifier(source),
         )
-        self.invalidate_model()
-        self.env["mail.message"].invalidate_model()

@@ -35,14 +35,18 @@ class KamTierHistory(models.Model):
         return lines
 
     @api.model
-    def _fill_cost_figures(self, run):
-        """Copy the refreshed figures onto the history rows of ``run``, in one statement."""
-        self._copy_cost_figures(SQL("h.run_id = %s", run.id))
+    def _engine_history_values(self):
+        """A run's history lines keep the figures the run computed for the customer."""
+        values = super()._engine_history_values()
+        if self.env.context.get("kam_without_cost_figures"):
+            return values
+        values.update((name, SQL("m.%s", SQL.identifier(name))) for name in (*COST_FIGURES, *COST_RANKING))
+        return values
 
     @api.model
     def _copy_cost_figures(self, where):
         self.env["kam.classification"].flush_model([*COST_FIGURES, *COST_RANKING])
-        self.flush_model(["classification_id", "run_id"])
+        self.flush_model(["classification_id"])
         columns = (*COST_FIGURES, *COST_RANKING)
         self.env.cr.execute(
             SQL(

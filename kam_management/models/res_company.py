@@ -75,8 +75,7 @@ class ResCompany(models.Model):
             if company.kam_demotion_grace < 0:
                 raise ValidationError(
                     _(
-                        "The demotion grace of %(company)s cannot be negative; "
-                        "use 0 to demote at once.",
+                        "The demotion grace of %(company)s cannot be negative; use 0 to demote at once.",
                         company=company.name,
                     )
                 )

@@ -10,9 +10,7 @@ class ResPartner(models.Model):
 
     # Mirrored by kam.classification so that lists can filter and group by it; it holds
     # one value per company (a JSONB column), read through ``with_company``.
-    kam_tier = fields.Selection(
-        TIERS, string="Key account tier", company_dependent=True, readonly=True, copy=False
-    )
+    kam_tier = fields.Selection(TIERS, string="Key account tier", company_dependent=True, readonly=True, copy=False)
     is_key_account = fields.Boolean(
         string="Key account",
         compute="_compute_is_key_account",
@@ -93,11 +91,15 @@ class ResPartner(models.Model):
         commercial = self.commercial_partner_id
         rows = Classification.search([("company_id", "=", company.id), ("partner_id", "in", commercial.ids)])
         by_partner = {row.partner_id.id: row for row in rows}
-        last_run = self.env["kam.classification.run"].sudo().search(
-            [("company_id", "=", company.id)], order="date desc, id desc", limit=1
+        last_run = (
+            self.env["kam.classification.run"]
+            .sudo()
+            .search([("company_id", "=", company.id)], order="date desc, id desc", limit=1)
         )
-        history = self.env["kam.tier.history"].sudo().search(
-            [("company_id", "=", company.id), ("partner_id", "in", commercial.ids)]
+        history = (
+            self.env["kam.tier.history"]
+            .sudo()
+            .search([("company_id", "=", company.id), ("partner_id", "in", commercial.ids)])
         )
         history_by_partner = {}
         for line in history:
@@ -124,9 +126,7 @@ class ResPartner(models.Model):
         Classification = self.env["kam.classification"]
         for partner in self:
             commercial = partner.commercial_partner_id
-            row = Classification.search(
-                [("company_id", "=", company.id), ("partner_id", "=", commercial.id)], limit=1
-            )
+            row = Classification.search([("company_id", "=", company.id), ("partner_id", "=", commercial.id)], limit=1)
             if row:
                 if row.manager_id != partner.kam_manager_id:
                     row.manager_id = partner.kam_manager_id

@@ -11,7 +11,14 @@ from reportlab.pdfgen import canvas
 
 from odoo import api, models
 from odoo.tools.misc import file_path
-from odoo.tools.pdf import PdfFileReader, PdfFileWriter
+from odoo.tools.pdf import (
+    ArrayObject,
+    DecodedStreamObject,
+    DictionaryObject,
+    NameObject,
+    PdfFileReader,
+    PdfFileWriter,
+)
 
 from odoo.addons.base.models.ir_actions_report import _get_wkhtmltopdf_bin
 
@@ -75,6 +82,38 @@ def _section_texts(html, kind):
     return texts
 
 
+def _overlay(writer, page, stamp):
+    """Lay ``stamp`` over ``page`` without parsing the page's content.
+
+    A merge in Python parses the page's content stream, and wkhtmltopdf writes several MB of
+    it per page of table: seconds per page. Here the page's own content is kept as it is,
+    wrapped in ``q`` / ``Q`` so that its graphics state does not leak, and the stamp's content
+    (a few lines of text) follows it, its fonts renamed so as not to clash with the page's.
+    """
+    resources = page[NameObject("/Resources")].get_object()
+    fonts = resources.get(NameObject("/Font"))
+    if fonts is None:
+        fonts = DictionaryObject()
+        resources[NameObject("/Font")] = fonts
+    else:
+        fonts = fonts.get_object()
+    content = stamp.get_contents().get_data()
+    stamp_fonts = stamp[NameObject("/Resources")].get_object().get(NameObject("/Font"))
+    for name, font in (stamp_fonts.get_object() if stamp_fonts else {}).items():
+        renamed = NameObject(f"/KamStamp{name[1:]}")
+        fonts[renamed] = font
+        content = content.replace(f"{name} ".encode(), f"{renamed} ".encode())
+
+    def stream(data):
+        obj = DecodedStreamObject()
+        obj.set_data(data)
+        return writer._addObject(obj)
+
+    own = page[NameObject("/Contents")]
+    own_list = list(own.get_object()) if isinstance(own.get_object(), ArrayObject) else [own]
+    page[NameObject("/Contents")] = ArrayObject([stream(b"q\n"), *own_list, stream(b"\nQ\n"), stream(content)])
+
+
 class IrActionsReport(models.Model):
     """Company header, footer and page numbers of the key-account reports on any wkhtmltopdf.
 
@@ -118,7 +157,7 @@ class IrActionsReport(models.Model):
                 footers[index] if index < len(footers) else [],
             )
             for page, stamp in zip(pages, stamps, strict=True):
-                page.mergePage(stamp)
+                _overlay(writer, page, stamp)
                 writer.addPage(page)
         output = io.BytesIO()
         writer.write(output)

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 
 from ..models.kam_classification import TIERS
 from ..models.kam_classification_cost import QUADRANTS
+from .ir_actions_report import wkhtmltopdf_has_patched_qt
 from .kam_report_chart import evolution_svg
 from .kam_report_data import FIGURES, change_ratio, previous_period
 
@@ -45,6 +46,7 @@ class ReportKamAccountReview(models.AbstractModel):
             "doc_model": "res.partner",
             "docs": docs,
             "report_date": fields.Date.context_today(self),
+            "kam_system_font": not wkhtmltopdf_has_patched_qt(),
         }
 
     @api.model
@@ -258,7 +260,10 @@ class ReportKamAccountReview(models.AbstractModel):
             ("cost_to_serve", _("Cost to serve")),
         ):
             rows.append(
-                {"label": label, "values": [Data._fmt_compact(by_month.get(start, {}).get(name, 0.0)) for start in starts]}
+                {
+                    "label": label,
+                    "values": [Data._fmt_compact(by_month.get(start, {}).get(name, 0.0)) for start in starts],
+                }
             )
         return {"labels": labels, "rows": rows}
 
@@ -404,10 +409,11 @@ class ReportKamAccountReviewPlan(models.AbstractModel):
         by_key = {}
         for plan in plans:
             by_key.setdefault((plan.company_id.id, plan.partner_id.commercial_partner_id.id), plan)
-        if len(plans) == 1 and not data.get("date_from"):
-            # A plan's review covers the plan's period (up to today while it runs).
-            today = fields.Date.context_today(self)
+        today = fields.Date.context_today(self)
+        if len(plans) == 1 and not data.get("date_from") and plans.date_start <= today:
+            # A plan's review covers the plan's period, up to today while it runs; a plan that
+            # has not started yet is reviewed over the company's window, like its account.
             data["date_from"] = plans.date_start
-            data["date_to"] = min(plans.date_end, today) if plans.date_start <= today else plans.date_end
+            data["date_to"] = min(plans.date_end, today)
         Review = self.env["report.kam_management.report_kam_account_review"]
         return Review._review_values(list(by_key), data, plans=by_key)

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from .ir_actions_report import wkhtmltopdf_has_patched_qt
 from .kam_report_data import previous_period
 
 
@@ -37,6 +38,7 @@ class ReportKamPortfolio(models.AbstractModel):
             "period": Data._fmt_period(date_from, date_to),
             "previous_period": Data._fmt_period(prev_from, prev_to),
             "report_date": fields.Date.context_today(self),
+            "kam_system_font": not wkhtmltopdf_has_patched_qt(),
         }
 
     @api.model

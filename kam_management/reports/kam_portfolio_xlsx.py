@@ -88,7 +88,9 @@ class KamPortfolioXlsx(models.AbstractModel):
                     sheet.write_number(row_index, column, value / 100.0, formats.percent)
                     value = f"{value:.1f} %"
                 else:
-                    sheet.write_number(row_index, column, value, formats.integer if kind == "integer" else formats.decimal)
+                    sheet.write_number(
+                        row_index, column, value, formats.integer if kind == "integer" else formats.decimal
+                    )
                 widths.see(column, value)
         widths.apply(sheet)
         sheet.freeze_panes(1, 0)

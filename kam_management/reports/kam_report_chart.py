@@ -3,7 +3,8 @@
 wkhtmltopdf runs an old WebKit without the JavaScript charting libraries need, so the chart
 is plain SVG built here. It must read in black and white: revenue bars are solid dark grey,
 gross margin bars are hatched, cost to serve is a dashed line with square markers, and the
-legend and axes say in words what each one is.
+legend and axes say in words what each one is. SVG patterns print black in that WebKit, so
+the stripes are drawn line by line.
 """
 
 import math
@@ -18,6 +19,7 @@ MARGIN_RIGHT = 8
 MARGIN_TOP = 30  # legend
 MARGIN_BOTTOM = 24  # month labels
 BAR_WIDTH = 0.32  # of a month's slot, per bar
+STRIPE_GAP = 3  # between the stripes of a gross margin bar
 TICKS = 4  # wanted intervals on the y axis
 FONT = "font-family='DejaVu Sans, Arial, sans-serif' font-size='10'"
 
@@ -56,11 +58,8 @@ def evolution_svg(months, labels, fmt_value):
 
     parts = [
         Markup(
-            "<svg xmlns='http://www.w3.org/2000/svg' width='%(w)s' height='%(h)s' viewBox='0 0 %(w)s %(h)s' "
-            "class='o_kam_chart'>"
-            "<defs><pattern id='kam_hatch' patternUnits='userSpaceOnUse' width='5' height='5'>"
-            "<rect width='5' height='5' fill='#ffffff'/>"
-            "<path d='M0,5 L5,0' stroke='#000000' stroke-width='1.2'/></pattern></defs>"
+            "<svg xmlns='http://www.w3.org/2000/svg' width='100%%' viewBox='0 0 %(w)s %(h)s' "
+            "preserveAspectRatio='xMinYMin meet' class='o_kam_chart'>"
         )
         % {"w": WIDTH, "h": HEIGHT}
     ]
@@ -92,16 +91,10 @@ def evolution_svg(months, labels, fmt_value):
     line_points = []
     for index, (label, revenue, margin, cost) in enumerate(months):
         x0 = MARGIN_LEFT + index * slot
-        for offset, value, fill in ((0.15, revenue, "#404040"), (0.15 + BAR_WIDTH, margin, "url(#kam_hatch)")):
+        for offset, value, striped in ((0.15, revenue, False), (0.15 + BAR_WIDTH, margin, True)):
             if value:
                 y_top, y_bottom = y(max(value, 0.0)), y(min(value, 0.0))
-                parts.append(
-                    Markup(
-                        "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='%s' stroke='#000000' "
-                        "stroke-width='0.6'/>"
-                    )
-                    % (x0 + offset * slot, y_top, BAR_WIDTH * slot, max(y_bottom - y_top, 0.5), fill)
-                )
+                parts.append(_bar(x0 + offset * slot, y_top, BAR_WIDTH * slot, max(y_bottom - y_top, 0.5), striped))
         line_points.append((x0 + slot / 2, y(cost)))
         parts.append(
             Markup("<text x='%.1f' y='%s' text-anchor='middle' %s>%s</text>")
@@ -109,9 +102,7 @@ def evolution_svg(months, labels, fmt_value):
         )
     if line_points:
         parts.append(
-            Markup(
-                "<polyline points='%s' fill='none' stroke='#000000' stroke-width='1.6' stroke-dasharray='5,3'/>"
-            )
+            Markup("<polyline points='%s' fill='none' stroke='#000000' stroke-width='1.6' stroke-dasharray='5,3'/>")
             % " ".join(f"{px:.1f},{py:.1f}" for px, py in line_points)
         )
         for px, py in line_points:
@@ -127,33 +118,37 @@ def evolution_svg(months, labels, fmt_value):
             % (MARGIN_LEFT + plot_w / 2, MARGIN_TOP + plot_h / 2, Markup(FONT), escape(labels["empty"]))
         )
     # Legend.
-    legend = (
-        (Markup("<rect x='%s' y='8' width='14' height='10' fill='#404040' stroke='#000000' stroke-width='0.6'/>"), "revenue"),
-        (
-            Markup("<rect x='%s' y='8' width='14' height='10' fill='url(#kam_hatch)' stroke='#000000' stroke-width='0.6'/>"),
-            "gross_margin",
-        ),
-        (
-            Markup(
-                "<g><line x1='%(x)s' y1='13' x2='%(x2)s' y2='13' stroke='#000000' stroke-width='1.6' "
-                "stroke-dasharray='5,3'/></g>"
-            ),
-            "cost_to_serve",
-        ),
-    )
     x = MARGIN_LEFT
-    for swatch, key in legend:
+    for key in ("revenue", "gross_margin", "cost_to_serve"):
         if key == "cost_to_serve":
-            parts.append(swatch % {"x": x, "x2": x + 20})
             parts.append(
-                Markup("<rect x='%s' y='10' width='6' height='6' fill='#ffffff' stroke='#000000' stroke-width='1.2'/>")
-                % (x + 7)
+                Markup(
+                    "<line x1='%s' y1='13' x2='%s' y2='13' stroke='#000000' stroke-width='1.6' stroke-dasharray='5,3'/>"
+                    "<rect x='%s' y='10' width='6' height='6' fill='#ffffff' stroke='#000000' stroke-width='1.2'/>"
+                )
+                % (x, x + 20, x + 7)
             )
             text_x = x + 24
         else:
-            parts.append(swatch % x)
+            parts.append(_bar(x, 7, 14, 11, key == "gross_margin"))
             text_x = x + 18
         parts.append(Markup("<text x='%s' y='17' %s>%s</text>") % (text_x, Markup(FONT), escape(labels[key])))
         x = text_x + 12 + 6 * len(labels[key])
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
+
+
+def _bar(x, y, width, height, striped):
+    """A solid dark bar, or a white bar with black horizontal stripes."""
+    if not striped:
+        return Markup(
+            "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='#404040' stroke='#000000' stroke-width='0.6'/>"
+        ) % (x, y, width, height)
+    stripes = [
+        Markup("<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#000000' stroke-width='0.8'/>")
+        % (x, y + offset, x + width, y + offset)
+        for offset in range(STRIPE_GAP, int(height), STRIPE_GAP)
+    ]
+    return Markup(
+        "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='#ffffff' stroke='#000000' stroke-width='0.8'/>%s"
+    ) % (x, y, width, height, Markup("").join(stripes))

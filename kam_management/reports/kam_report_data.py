@@ -248,18 +248,18 @@ class KamReportData(models.AbstractModel):
         )
         wanted = set(keys)
         result = defaultdict(dict)
-        for company_id, partner_id, month, revenue, cogs, visit_cost, other_cost, visits, hours in self.env.cr.fetchall():
+        for company_id, partner_id, month, *sums in self.env.cr.fetchall():
             if (company_id, partner_id) not in wanted:
                 continue
-            revenue, cogs = float(revenue or 0.0), float(cogs or 0.0)
-            cost = float(visit_cost or 0.0) + float(other_cost or 0.0)
+            revenue, cogs, visit_cost, other_cost, visits, hours = (float(value or 0.0) for value in sums)
+            cost = visit_cost + other_cost
             result[company_id, partner_id][month] = {
                 "revenue": revenue,
                 "gross_margin": revenue - cogs,
                 "cost_to_serve": cost,
                 "net_contribution": revenue - cogs - cost,
-                "visit_count": float(visits or 0),
-                "visit_hours": float(hours or 0.0),
+                "visit_count": visits,
+                "visit_hours": hours,
             }
         return starts, result
 

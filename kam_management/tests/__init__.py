@@ -12,3 +12,6 @@ from . import test_health
 from . import test_kpi_snapshot
 from . import test_kpi_security
 from . import test_kpi_tour
+from . import test_reports
+from . import test_reports_xlsx
+from . import test_reports_security

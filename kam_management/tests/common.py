@@ -61,9 +61,7 @@ class KamCommon(AccountTestInvoicingCommon):
 
     @classmethod
     def _customers(cls, count, prefix="Customer"):
-        return cls.env["res.partner"].create(
-            [{"name": f"{prefix} {i:03d}", "is_company": True} for i in range(count)]
-        )
+        return cls.env["res.partner"].create([{"name": f"{prefix} {i:03d}", "is_company": True} for i in range(count)])
 
     @classmethod
     def _post_invoices(cls, specs, company=None):

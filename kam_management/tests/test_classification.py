@@ -14,11 +14,23 @@ from .common import KamCommon
 class TestClassification(KamCommon):
     """The 80/20 engine on known data: what a director checks after a run."""
 
+    def _notes(self, partner):
+        """The engine's notes on ``partner``, newest first."""
+        return self.env["mail.message"].search(
+            [("model", "=", "res.partner"), ("res_id", "=", partner.id), ("message_type", "=", "notification")],
+            order="id desc",
+        )
+
     def test_tiers_follow_the_cumulative_share(self):
         """50/30/15/5: the customer that reaches 80 % is still A; B up to 95 %; C after."""
         a1, a2, b, c = self._customers(4)
         self._post_invoices(
-            [(a1, 5000, self.months_ago(1)), (a2, 3000, self.months_ago(2)), (b, 1500, self.months_ago(3)), (c, 500, self.months_ago(4))]
+            [
+                (a1, 5000, self.months_ago(1)),
+                (a2, 3000, self.months_ago(2)),
+                (b, 1500, self.months_ago(3)),
+                (c, 500, self.months_ago(4)),
+            ]
         )
         run = self._run()
         self.assertEqual(self._tiers([a1, a2, b, c]), ["a", "a", "b", "c"])
@@ -35,7 +47,12 @@ class TestClassification(KamCommon):
         """50/25/20/5: the third customer takes the running share from 75 % to 95 %, and is A."""
         first, second, crossing, last = self._customers(4)
         self._post_invoices(
-            [(first, 500, self.months_ago(1)), (second, 250, self.months_ago(1)), (crossing, 200, self.months_ago(1)), (last, 50, self.months_ago(1))]
+            [
+                (first, 500, self.months_ago(1)),
+                (second, 250, self.months_ago(1)),
+                (crossing, 200, self.months_ago(1)),
+                (last, 50, self.months_ago(1)),
+            ]
         )
         self._run()
         self.assertEqual(self._tiers([first, second, crossing, last]), ["a", "a", "a", "c"])
@@ -126,7 +143,9 @@ class TestClassification(KamCommon):
                 {
                     "partner_id": partner.id,
                     "date_order": date,
-                    "order_line": [Command.create({"product_id": self.product_a.id, "price_unit": amount, "tax_id": []})],
+                    "order_line": [
+                        Command.create({"product_id": self.product_a.id, "price_unit": amount, "tax_id": []})
+                    ],
                 }
             )
 
@@ -146,9 +165,7 @@ class TestClassification(KamCommon):
         shared, local = self._customers(2)
         company_2 = self.setup_other_company(name="Second company")["company"]
         self._post_invoices([(shared, 1000, self.months_ago(1)), (local, 50, self.months_ago(1))])
-        self._post_invoices(
-            [(shared, 50, self.months_ago(1)), (local, 1000, self.months_ago(1))], company=company_2
-        )
+        self._post_invoices([(shared, 50, self.months_ago(1)), (local, 1000, self.months_ago(1))], company=company_2)
         self._run()
         self._run(company=company_2)
         self.assertEqual(shared.with_company(self.company).kam_tier, "a")
@@ -244,28 +261,83 @@ class TestClassification(KamCommon):
         rows = self.Classification.search([("company_id", "=", self.company.id)])
         before = rows.read(["tier", "revenue", "rank", "share", "cumulative_share", "write_date"])
         history_count = self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)])
-        message_count = self.env["mail.message"].search_count([("model", "=", "res.partner"), ("res_id", "in", customers.ids)])
+        message_count = self.env["mail.message"].search_count(
+            [("model", "=", "res.partner"), ("res_id", "in", customers.ids)]
+        )
         run = self._run()
         self.assertEqual(run.changed_count, 0)
         self.assertEqual(rows.read(["tier", "revenue", "rank", "share", "cumulative_share", "write_date"]), before)
-        self.assertEqual(self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)]), history_count)
+        self.assertEqual(
+            self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)]), history_count
+        )
         self.assertEqual(
             self.env["mail.message"].search_count([("model", "=", "res.partner"), ("res_id", "in", customers.ids)]),
             message_count,
         )
 
     def test_every_change_is_kept_in_history_and_chatter(self):
+        """A new key account and a changed tier get a history line and a note on the customer."""
         first, second = self._customers(2)
         self._post_invoices([(first, 900, self.months_ago(1)), (second, 100, self.months_ago(1))])
         run = self._run()
-        history = self.env["kam.tier.history"].search([("partner_id", "=", second.id)])
+        history = self.env["kam.tier.history"].search([("partner_id", "=", first.id)])
         self.assertEqual(len(history), 1)
-        self.assertEqual((history.old_tier, history.new_tier, history.cause), (False, "b", "engine"))
+        self.assertEqual((history.old_tier, history.new_tier, history.cause), (False, "a", "engine"))
         self.assertEqual(history.run_id, run)
-        self.assertEqual(history.revenue, 100)
-        message = self.env["mail.message"].search([("model", "=", "res.partner"), ("res_id", "=", second.id)], limit=1)
-        self.assertIn("not classified → B", message.body)
-        self.assertEqual(second.with_company(self.company).kam_tier_history_ids, history)
+        self.assertEqual(history.revenue, 900)
+        self.assertEqual(history.company_id, self.company)
+        self.assertEqual(history.user_id, self.env.user)
+        message = self._notes(first)
+        self.assertEqual(len(message), 1)
+        self.assertIn("not classified → A – Key account", message.body)
+        self.assertIn("revenue 900.00", message.body)
+        self.assertIn("share 90.0 %", message.body)
+        self.assertEqual(first.with_company(self.company).kam_tier_history_ids, history)
+        # The second customer overtakes the first: A is lost and gained, both noted.
+        self._post_invoices([(second, 5000, self.months_ago(1))])
+        run = self._run(run_date=self.today + relativedelta(days=1))
+        self.assertEqual(self._tiers([first, second]), ["b", "a"])
+        lost = self.env["kam.tier.history"].search([("partner_id", "=", first.id), ("run_id", "=", run.id)])
+        self.assertEqual((lost.old_tier, lost.new_tier), ("a", "b"))
+        self.assertIn("A – Key account → B", self._notes(first)[0].body)
+        gained = self.env["kam.tier.history"].search([("partner_id", "=", second.id), ("run_id", "=", run.id)])
+        self.assertEqual((gained.old_tier, gained.new_tier), ("b", "a"))
+        self.assertIn("B → A – Key account", self._notes(second)[0].body)
+        self.assertEqual((run.changed_count, run.promoted_count, run.demoted_count), (2, 1, 1))
+
+    def test_existing_tier_change_is_noted(self):
+        """B to C and C to B (no key account involved) change existing tiers: both noted."""
+        big, middle, small = self._customers(3)
+        self._post_invoices(
+            [(big, 9000, self.months_ago(1)), (middle, 600, self.months_ago(1)), (small, 400, self.months_ago(1))]
+        )
+        self._run()
+        self.assertEqual(self._tiers([big, middle, small]), ["a", "b", "c"])
+        self.assertFalse(self._notes(middle))
+        self._post_invoices([(middle, -500, self.months_ago(1))])
+        self._run(run_date=self.today + relativedelta(days=1))
+        self.assertEqual(self._tiers([middle, small]), ["c", "b"])
+        self.assertIn("B → C", self._notes(middle).body)
+        self.assertIn("C → B", self._notes(small).body)
+
+    def test_first_classification_in_b_or_c_gets_history_but_no_note(self):
+        """Unclassified to B or C: a history line, no note on the customer, one summary on the run."""
+        big, middle, small = self._customers(3)
+        self._post_invoices(
+            [(big, 9000, self.months_ago(1)), (middle, 600, self.months_ago(1)), (small, 400, self.months_ago(1))]
+        )
+        run = self._run()
+        self.assertEqual(self._tiers([big, middle, small]), ["a", "b", "c"])
+        for partner, tier in ((middle, "b"), (small, "c")):
+            history = self.env["kam.tier.history"].search([("partner_id", "=", partner.id)])
+            self.assertEqual((history.old_tier, history.new_tier, history.run_id), (False, tier, run))
+            self.assertFalse(self._notes(partner), "a first B or C classification posts no note")
+        self.assertTrue(self._notes(big), "a new key account is noted")
+        summary = run.message_ids.filtered(lambda m: "classified for the first time" in (m.body or ""))
+        self.assertEqual(len(summary), 1)
+        self.assertIn("2 customers", summary.body)
+        self.assertIn("1 in tier B and 1 in", summary.body)
+        self.assertEqual(run.changed_count, 3)
 
     def test_new_key_accounts_without_manager_get_one_todo(self):
         customers = self._customers(5)
@@ -290,7 +362,11 @@ class TestClassification(KamCommon):
         self._post_invoices([(rival, 100000, self.months_ago(1))])
         run = self._run(run_date=self.today + relativedelta(days=1))
         notification = self.env["mail.message"].search(
-            [("model", "=", "kam.classification.run"), ("res_id", "=", run.id), ("partner_ids", "in", self.kam.partner_id.ids)]
+            [
+                ("model", "=", "kam.classification.run"),
+                ("res_id", "=", run.id),
+                ("partner_ids", "in", self.kam.partner_id.ids),
+            ]
         )
         self.assertEqual(len(notification), 1)
         self.assertIn(star.name, notification.body)
@@ -304,7 +380,9 @@ class TestClassification(KamCommon):
         )
         self.assertIn(
             self.kam.name,
-            self.env["mail.message"].search([("model", "=", "res.partner"), ("res_id", "=", customer.id)], limit=1).body,
+            self.env["mail.message"]
+            .search([("model", "=", "res.partner"), ("res_id", "=", customer.id)], limit=1)
+            .body,
         )
 
     def test_preview_lists_changes_without_applying_them(self):
@@ -326,7 +404,9 @@ class TestClassification(KamCommon):
             company.kam_demotion_grace = 0
             self.director.company_ids |= company
             customers = self._customers(size, name)
-            self._post_invoices([(p, 100 * (i + 1), self.months_ago(1)) for i, p in enumerate(customers)], company=company)
+            self._post_invoices(
+                [(p, 100 * (i + 1), self.months_ago(1)) for i, p in enumerate(customers)], company=company
+            )
             companies[name] = company
         Classification = self.Classification.with_user(self.director)
         # The first run in a registry fills caches (xml ids, views of mail); measure the next ones.
@@ -389,4 +469,4 @@ class TestClassification(KamCommon):
 # Measured once and held: what matters is that both sizes issue the same number.
 # The cost-to-serve refresh at the end of a run adds its statements (kam_classification_cost.py).
 QUERIES_FIRST_RUN = 38
-QUERIES_STEADY_RUN = 8
+QUERIES_STEADY_RUN = 9

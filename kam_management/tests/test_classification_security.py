@@ -50,7 +50,9 @@ class TestClassificationSecurity(KamCommon):
         partner = self.small.with_user(self.director).with_company(self.company)
         partner.kam_manager_id = self.kam
         self.assertEqual(self._row(self.small).manager_id, self.kam)
-        self.assertIn(self.small, self.env["res.partner"].with_user(self.kam).search([("kam_manager_id", "=", self.kam.id)]))
+        self.assertIn(
+            self.small, self.env["res.partner"].with_user(self.kam).search([("kam_manager_id", "=", self.kam.id)])
+        )
 
     def test_rows_of_another_company_are_invisible(self):
         company_2 = self.setup_other_company(name="Other company")["company"]
@@ -62,7 +64,10 @@ class TestClassificationSecurity(KamCommon):
         with self.assertRaises(AccessError):
             self._row(self.small, company_2).with_user(self.kam).read(["tier"])
         self.kam.company_ids = [Command.link(company_2.id)]
-        rows = self.env["kam.classification"].with_user(self.kam).with_context(
-            allowed_company_ids=[self.company.id, company_2.id]
-        ).search([])
+        rows = (
+            self.env["kam.classification"]
+            .with_user(self.kam)
+            .with_context(allowed_company_ids=[self.company.id, company_2.id])
+            .search([])
+        )
         self.assertIn(company_2, rows.company_id)

@@ -3,6 +3,8 @@
 Tiers are compared by rank: A above B above C above "not classified" (``False``).
 """
 
+from odoo.tools import SQL
+
 TIER_RANK = {"a": 3, "b": 2, "c": 1, False: 0, None: 0}
 
 
@@ -42,3 +44,35 @@ def decide(current_tier, computed_tier, runs_below, grace, locked=False):
     if runs_below > grace:
         return computed_tier, 0
     return current_tier, runs_below
+
+
+def tier_rank_sql(tier):
+    """``TIER_RANK`` of the SQL expression ``tier``, as an SQL expression."""
+    return SQL(
+        "CASE %s WHEN 'a' THEN %s WHEN 'b' THEN %s WHEN 'c' THEN %s ELSE 0 END",
+        tier,
+        TIER_RANK["a"],
+        TIER_RANK["b"],
+        TIER_RANK["c"],
+    )
+
+
+def decide_sql(current_tier, computed_tier, runs_below, grace, locked):
+    """``decide`` as SQL: ``(new_tier, new_runs_below)`` expressions over SQL expressions.
+
+    ``locked`` must not be NULL. The set-based engine applies the rule to every customer in
+    one statement; the tests check that both versions agree on every combination.
+    """
+    # Kept: locked, or computed below the current tier for no more than ``grace`` runs.
+    keep_current = SQL(
+        "(%(locked)s OR (%(computed_rank)s < %(current_rank)s AND %(runs)s + 1 <= %(grace)s))",
+        locked=locked,
+        computed_rank=tier_rank_sql(computed_tier),
+        current_rank=tier_rank_sql(current_tier),
+        runs=runs_below,
+        grace=grace,
+    )
+    new_tier = SQL("CASE WHEN %s THEN %s ELSE %s END", keep_current, current_tier, computed_tier)
+    # A kept tier counts the run, unless it is locked; any other outcome starts again at 0.
+    new_runs = SQL("CASE WHEN %s AND NOT %s THEN %s + 1 ELSE 0 END", keep_current, locked, runs_below)
+    return new_tier, new_runs

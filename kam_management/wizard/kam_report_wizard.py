@@ -44,9 +44,9 @@ class KamReportWizard(models.TransientModel):
         domain=lambda self: [("share", "=", False), ("groups_id", "in", self.env.ref(KAM_GROUP).id)],
         help="Leave empty to print the accounts of every Key Account Manager.",
     )
-    tier_a = fields.Boolean(string="Tier A", default=True)
-    tier_b = fields.Boolean(string="Tier B", default=True)
-    tier_c = fields.Boolean(string="Tier C", default=True)
+    tier_a = fields.Boolean(default=True)
+    tier_b = fields.Boolean(default=True)
+    tier_c = fields.Boolean(default=True)
     date_from = fields.Date(string="From", required=True, default=_default_date_from)
     date_to = fields.Date(string="To", required=True, default=fields.Date.context_today)
     partner_ids = fields.Many2many(
@@ -155,7 +155,9 @@ class KamReportWizard(models.TransientModel):
             rows = Data._scope_classifications(self.company_ids, self.manager_ids, tiers)
             keys = [(row.company_id.id, row.partner_id.id) for row in rows]
         if not keys:
-            raise UserError(_("No accounts to print: no classified account matches the KAMs, tiers and companies chosen."))
+            raise UserError(
+                _("No accounts to print: no classified account matches the KAMs, tiers and companies chosen.")
+            )
         Data._check_account_access(keys)
         data = self._report_data(tiers)
         data["account_keys"] = [list(key) for key in keys]
