@@ -28,6 +28,7 @@ import time
 
 MARKER_KEY = "kam_bench.cost_dataset"
 GOAL = 2.0
+SEED = 0.42
 
 VISITS_SQL = """
 INSERT INTO kam_visit (
@@ -78,11 +79,20 @@ def fmt_s(seconds):
     return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 
-def insert_effort(env, company, run_date, customer_ids, visits, entries, days=730):
-    """Bulk-insert the visits and cost entries of the bench (once), then ANALYZE."""
+def insert_effort(env, company, run_date, customer_ids, visits, entries, days=730, seed=SEED):
+    """Bulk-insert the visits and cost entries of the bench (once), then ANALYZE.
+
+    The random draws start from ``seed`` (PostgreSQL ``setseed``): the same data set each time.
+    """
     cr = env.cr
     Param = env["ir.config_parameter"].sudo()
-    wanted = {"visits": visits, "entries": entries, "company_id": company.id, "customers": len(customer_ids)}
+    wanted = {
+        "visits": visits,
+        "entries": entries,
+        "company_id": company.id,
+        "customers": len(customer_ids),
+        "seed": seed,
+    }
     marker = json.loads(Param.get_param(MARKER_KEY) or "{}")
     if {key: marker.get(key) for key in wanted} == wanted:
         log(f"reusing {visits:,} visits and {entries:,} cost entries inserted on {marker.get('built_on')}")
@@ -112,6 +122,7 @@ def insert_effort(env, company, run_date, customer_ids, visits, entries, days=73
         "days": days,
         "n": len(customer_ids),
     }
+    cr.execute("SELECT setseed(%s)", [seed])
     t0 = time.perf_counter()
     cr.execute(VISITS_SQL, {**params, "m": visits, "hourly": rate.hourly_rate, "per_km": rate.km_rate})
     inserted_visits = cr.rowcount
