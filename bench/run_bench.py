@@ -1156,7 +1156,7 @@ def main(argv=None):
     print()
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     for name in args.only:
-        state = "FAILED" if any(f.startswith(name) for f in failures) else "ok"
+        state = "FAILED" if any(f.startswith(name) for f in failures) else "ran (goals: see its table)"
         print(f"benchmark {name:8} {state}")
     if args.json:
         write_json(args.json, args, out.get("engine"), modules)

@@ -231,7 +231,7 @@ class KamClassification(models.Model):
                 "CASE WHEN f.visit_count > 0 THEN ROUND(f.revenue / f.visit_count, %s) END", digits
             ),
             "margin_source": SQL(
-                """CASE WHEN f.cost_of_goods_from_orders = 0 AND f.cost_of_goods = 0 THEN NULL
+                """CASE WHEN COALESCE(f.cost_of_goods_from_orders, 0) = 0 AND COALESCE(f.cost_of_goods, 0) = 0 THEN NULL
                         WHEN f.cost_of_goods_from_orders = 0 THEN 'products'
                         WHEN f.cost_of_goods_from_orders = f.cost_of_goods THEN 'orders'
                         ELSE 'mixed' END"""
@@ -249,44 +249,73 @@ class KamClassification(models.Model):
         return SQL("(%s <> 0 OR %s <> 0)", values["cost_to_serve"], values["visit_count"])
 
     @api.model
+    def _cost_ranking_windows(self):
+        """The contribution ranking, as window columns over rows with ``partner_id``,
+        ``has_figures``, ``net_contribution`` and ``gross_margin``.
+
+        Only customers with figures in the window (``has_figures``) are ranked
+        (``cost_position`` among ``cost_population``); ``margin_above`` and ``margin_total``
+        place them against the value line (``_cost_levels``).
+        """
+        return SQL(
+            """ROW_NUMBER() OVER (PARTITION BY has_figures ORDER BY net_contribution DESC, partner_id)
+                   AS cost_position,
+               COUNT(*) OVER (PARTITION BY has_figures) AS cost_population,
+               COALESCE(SUM(gross_margin) FILTER (WHERE gross_margin > 0) OVER (
+                   PARTITION BY has_figures ORDER BY gross_margin DESC, partner_id
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS margin_above,
+               SUM(gross_margin) FILTER (WHERE gross_margin > 0) OVER (PARTITION BY has_figures) AS margin_total"""
+        )
+
+    @api.model
+    def _cost_levels(self, company):
+        """``high_value``: the customers that together make the value line of the gross margin,
+        decided like the tiers (``above * 100 < line * total``: the customer that crosses the
+        line is still high value); ``high_effort``: a cost to serve at or above the effort line
+        of revenue, multiplied out (reaching the line is high effort), or effort without
+        revenue. Over rows with the figures and the columns of ``_cost_ranking_windows``."""
+        return SQL(
+            """(gross_margin > 0 AND margin_above * 100 < %(value_line)s * margin_total) AS high_value,
+               (cost_to_serve > 0
+                AND (invoiced_revenue <= 0 OR cost_to_serve * 100 >= %(effort_line)s * invoiced_revenue))
+                   AS high_effort""",
+            value_line=company.kam_value_line,
+            effort_line=company.kam_effort_line,
+        )
+
+    @api.model
+    def _cost_has_figures_sql(self, values):
+        """True for a customer with any figure in the window (the only ones ranked and placed)."""
+        return SQL(
+            "(%s <> 0 OR %s <> 0 OR %s <> 0 OR %s <> 0)",
+            values["invoiced_revenue"],
+            values["cost_of_goods"],
+            values["cost_to_serve"],
+            values["visit_count"],
+        )
+
+    @api.model
     def _cost_windows_sql(self, company, values, in_scope):
-        """The rows of ``f`` (``_figures_sql``) with their figures (``values``) and what the
-        contribution ranking needs.
+        """The engine's rows of ``f`` (``_figures_sql``) with their figures (``values``) and
+        their contribution ranking.
 
         ``in_scope`` says which customers take part (they have or get a classification row;
         ``c.partner_id`` is set for those that have one); ``has_figures`` is true for those
-        with any figure in the window, the only ones ranked (``cost_position`` among
-        ``cost_population``) and placed (``high_value``: the customers that together make the
-        value line of the gross margin, decided like the tiers, ``above * 100 < line *
-        total``; ``high_effort``: a cost to serve at or above the effort line of revenue,
-        multiplied out, or effort without revenue). The window functions sort narrow rows;
-        the figures join them afterwards.
+        of them with any figure in the window. The window functions sort narrow rows, then the
+        figures join them: the engine's rows are wide.
         """
         return SQL(
             """
-            SELECT x.*,
-                   (x.gross_margin > 0 AND x.margin_above * 100 < %(value_line)s * x.margin_total) AS high_value,
-                   (x.cost_to_serve > 0
-                    AND (x.invoiced_revenue <= 0 OR x.cost_to_serve * 100 >= %(effort_line)s * x.invoiced_revenue))
-                       AS high_effort
+            SELECT x.*, %(levels)s
               FROM (
                 SELECT f.partner_id, %(values)s, r.in_scope, r.has_figures, r.cost_position, r.cost_population,
                        r.margin_above, r.margin_total
                   FROM f
                   JOIN (
-                    SELECT w.partner_id, w.in_scope, w.has_figures,
-                           ROW_NUMBER() OVER (PARTITION BY w.has_figures ORDER BY w.net_contribution DESC, w.partner_id)
-                               AS cost_position,
-                           COUNT(*) OVER (PARTITION BY w.has_figures) AS cost_population,
-                           COALESCE(SUM(w.gross_margin) FILTER (WHERE w.gross_margin > 0) OVER (
-                               PARTITION BY w.has_figures ORDER BY w.gross_margin DESC, w.partner_id
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS margin_above,
-                           SUM(w.gross_margin) FILTER (WHERE w.gross_margin > 0) OVER (PARTITION BY w.has_figures)
-                               AS margin_total
+                    SELECT w.*, %(windows)s
                       FROM (
                         SELECT f.partner_id, %(in_scope)s AS in_scope,
-                               (%(in_scope)s AND (%(revenue)s <> 0 OR %(cost_of_goods)s <> 0 OR %(cost_to_serve)s <> 0
-                                                  OR %(visit_count)s <> 0)) AS has_figures,
+                               (%(in_scope)s AND %(has_figures)s) AS has_figures,
                                %(net_contribution)s AS net_contribution, %(gross_margin)s AS gross_margin
                           FROM f
                           -- A full join is always hashed: f's row count is unknown to the planner.
@@ -297,17 +326,14 @@ class KamClassification(models.Model):
                   ) r ON r.partner_id = f.partner_id
               ) x
             """,
+            levels=self._cost_levels(company),
             values=SQL(", ").join(SQL("%s AS %s", value, SQL.identifier(name)) for name, value in values.items()),
+            windows=self._cost_ranking_windows(),
             in_scope=in_scope,
-            revenue=values["invoiced_revenue"],
-            cost_of_goods=values["cost_of_goods"],
-            cost_to_serve=values["cost_to_serve"],
-            visit_count=values["visit_count"],
+            has_figures=self._cost_has_figures_sql(values),
             net_contribution=values["net_contribution"],
             gross_margin=values["gross_margin"],
             company=company.id,
-            value_line=company.kam_value_line,
-            effort_line=company.kam_effort_line,
         )
 
     @api.model
@@ -354,8 +380,9 @@ class KamClassification(models.Model):
 
     @api.model
     def _cost_figures_sql(self, company, run_date):
-        """The refresh on demand: the figures of the window with their ranking, then the
-        placement against the current tiers and ranks, then the writes, in one statement.
+        """The refresh on demand: the figures of the window joined to the current rows, then
+        their contribution ranking and their placement against the current tiers and ranks,
+        then the writes, in one statement.
 
         Everything is computed before writing, so that each row is written at most once, and
         the window functions sort narrow rows only.
@@ -364,7 +391,6 @@ class KamClassification(models.Model):
         values = self._cost_figure_values(company)
         columns = (*COST_FIGURES, *COST_RANKING)
         now = fields.Datetime.now()
-        in_scope = SQL("(c.partner_id IS NOT NULL OR %s)", self._cost_effort_sql(values))
 
         def ident(name, prefix=None):
             return SQL("%s.%s", SQL.identifier(prefix), SQL.identifier(name)) if prefix else SQL.identifier(name)
@@ -372,18 +398,23 @@ class KamClassification(models.Model):
         return SQL(
             """
             WITH f AS (%(figures)s),
-            fc AS (%(windows)s),
+            v AS (
+                -- The current rows (a plain subquery, so that the planner knows their statistics)
+                -- and the customers with effort but no row yet.
+                SELECT COALESCE(k.partner_id, f.partner_id) AS partner_id, k.id, k.tier, k.rank, %(values)s
+                  FROM (SELECT id, partner_id, tier, rank FROM kam_classification WHERE company_id = %(company)s) k
+                  FULL OUTER JOIN f ON f.partner_id = k.partner_id
+                 WHERE k.id IS NOT NULL OR %(effort)s
+            ),
             new AS (
-                SELECT x.*, %(placement)s
+                SELECT placed.*, %(placement)s
                   FROM (
-                    -- The current rows (a plain subquery, so that the planner knows their
-                    -- statistics) and the customers with effort but no row yet.
-                    SELECT COALESCE(k.partner_id, fc.partner_id) AS partner_id, k.id, k.tier, k.rank, %(values)s
-                      FROM (SELECT id, partner_id, tier, rank FROM kam_classification
-                             WHERE company_id = %(company)s) k
-                      FULL OUTER JOIN fc ON fc.partner_id = k.partner_id
-                     WHERE k.id IS NOT NULL OR fc.in_scope
-                  ) x
+                    SELECT windowed.*, %(levels)s
+                      FROM (
+                        SELECT w.*, %(windows)s
+                          FROM (SELECT v.*, %(has_figures)s AS has_figures FROM v) w
+                      ) windowed
+                  ) placed
             ),
             ins AS (
                 INSERT INTO kam_classification (
@@ -405,12 +436,15 @@ class KamClassification(models.Model):
             SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd)
             """,
             figures=self.env["kam.account.fact"]._figures_sql(company, date_from, date_to),
-            windows=self._cost_windows_sql(company, values, in_scope),
+            values=SQL(", ").join(SQL("%s AS %s", value, ident(name)) for name, value in values.items()),
+            company=company.id,
+            effort=self._cost_effort_sql(values),
             placement=SQL(", ").join(
                 SQL("%s AS %s", value, ident(name)) for name, value in self._cost_placement_sql(company).items()
             ),
-            values=SQL(", ").join(self._cost_columns_sql(values)),
-            company=company.id,
+            levels=self._cost_levels(company),
+            windows=self._cost_ranking_windows(),
+            has_figures=self._cost_has_figures_sql({name: ident(name, "v") for name in values}),
             uid=self.env.uid,
             now=now,
             columns=SQL(", ").join(ident(name) for name in columns),

@@ -367,6 +367,21 @@ class TestCostToServe(CostCommon):
         self._visit(customers[0], self.months_ago(1))
         self.assertEqual(self._refresh(), 1)
 
+    def test_refresh_right_after_a_run_writes_nothing(self):
+        """A run computes the figures the refresh would: a refresh after it has nothing to write,
+        for a customer whose row has no figures left in the window too (no margin source)."""
+        active, lapsed = self._customers(2)
+        self._post_invoices([(active, 1000.0, self.months_ago(1)), (lapsed, 500.0, self.months_ago(11))])
+        self._visit(active, self.months_ago(1))
+        self._run()
+        later = self.today + relativedelta(months=2)
+        self._run(run_date=later)
+        row = self._row(lapsed)
+        self.assertFalse(row.tier)
+        self.assertEqual((row.invoiced_revenue, row.margin_source, row.quadrant), (0.0, False, False))
+        self.assertEqual(self._refresh(run_date=later), 0)
+        self.assertEqual(self._refresh(run_date=self.today), 1, "the earlier window has the lapsed revenue again")
+
     def test_tier_history_keeps_the_figures_of_its_run(self):
         big, small = self._customers(2)
         self._post_invoices([(big, 1000.0, self.months_ago(1)), (small, 100.0, self.months_ago(1))])
