@@ -580,7 +580,6 @@ def reset_classification(registry, company_id, dbname):
         )
         cr.execute("DELETE FROM kam_classification WHERE company_id = %s", [company_id])
         cr.execute("DELETE FROM kam_classification_run WHERE company_id = %s", [company_id])
-        cr.execute("UPDATE res_partner SET kam_tier = NULL WHERE kam_tier IS NOT NULL")
         cr.execute("DELETE FROM bus_bus")
     vacuum_analyze(
         dbname,

@@ -46,10 +46,12 @@ class KamClassification(models.Model):
     _order = "company_id, rank, id"
     _rec_name = "partner_id"
 
-    company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade")
+    # The unique (company_id, partner_id) index serves the company's rows; partner_id has its own
+    # for the partner's rows across companies. A run inserts a row per customer: no index more.
+    company_id = fields.Many2one("res.company", required=True, ondelete="cascade")
     partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, ondelete="cascade")
     currency_id = fields.Many2one(related="company_id.currency_id")
-    tier = fields.Selection(TIERS, readonly=True, index=True)
+    tier = fields.Selection(TIERS, readonly=True)
     computed_tier = fields.Selection(
         TIERS,
         readonly=True,
@@ -161,7 +163,6 @@ class KamClassification(models.Model):
                 self.env["kam.tier.history"].sudo().create(
                     {
                         "classification_id": rec.id,
-                        "partner_id": rec.partner_id.id,
                         "date": today,
                         "old_tier": old,
                         "new_tier": tier,
@@ -173,7 +174,6 @@ class KamClassification(models.Model):
                     }
                 )
             rec.write(vals)
-            rec._sync_partner_tiers()
             rec.partner_id.message_post(
                 body=_(
                     "Key account tier locked at %(tier)s for %(company)s: %(reason)s",
@@ -183,25 +183,6 @@ class KamClassification(models.Model):
                 ),
                 subtype_xmlid="mail.mt_note",
             )
-
-    def _sync_partner_tiers(self):
-        """Mirror the tier of these rows onto ``res.partner.kam_tier`` (per company)."""
-        if not self:
-            return
-        self.flush_recordset(["tier", "partner_id", "company_id"])
-        self.env.cr.execute(
-            SQL(
-                """
-                UPDATE res_partner p
-                   SET kam_tier = COALESCE(p.kam_tier, '{}'::jsonb)
-                                  || jsonb_build_object(k.company_id::text, k.tier)
-                  FROM kam_classification k
-                 WHERE k.id = ANY(%(ids)s) AND p.id = k.partner_id
-                """,
-                ids=self.ids,
-            )
-        )
-        self.env["res.partner"].invalidate_model(["kam_tier"])
 
     # ------------------------------------------------------------------
     # The engine
@@ -296,7 +277,7 @@ class KamClassification(models.Model):
         )
 
     # The set-based run: one statement computes every customer's new row (the stage), then
-    # writes the rows that change, their history, their notes and the partners' tier.
+    # writes the rows that change, their history, and their notes.
     @api.model
     def _stage_sources(self, company, date_from, date_to):
         """What the stage reads, beyond the ranking and the current rows; extended by the cost
@@ -332,7 +313,7 @@ class KamClassification(models.Model):
 
     @api.model
     def _flush_stage_sources(self, company):
-        self.env["res.partner"].flush_model(["commercial_partner_id", "kam_tier"])
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
         self.env["account.move"].flush_model(
             ["state", "move_type", "invoice_date", "company_id", "commercial_partner_id", "amount_untaxed_signed"]
         )
@@ -500,8 +481,8 @@ class KamClassification(models.Model):
     @api.model
     def _apply_stage(self, company, run, run_date):
         """Write what changes, in one statement: the rows that differ (new rows with their
-        figures, once), and for each tier change a history line, the partner's tier and, for
-        changes worth a note, a chatter note; the new key accounts without a manager are
+        figures, once), and for each tier change a history line and, for changes worth a
+        note, a chatter note; the new key accounts without a manager are
         listed on the run. Returns the run's figures, counted on the stage."""
         self._flush_stage_sources(company)
         self.env["kam.classification.run"].flush_model()
@@ -544,13 +525,6 @@ class KamClassification(models.Model):
                 ),
                 history AS (%(history)s),
                 notes AS (%(notes)s),
-                mirror AS (
-                    UPDATE res_partner p
-                       SET kam_tier = COALESCE(p.kam_tier, '{}'::jsonb) || jsonb_build_object(%(company_key)s, m.tier)
-                      FROM moved m
-                     WHERE p.id = m.partner_id AND (p.kam_tier ->> %(company_key)s) IS DISTINCT FROM m.tier
-                    RETURNING 1
-                ),
                 -- The tiers before the run: the counts after it follow from the changes.
                 before AS (
                     SELECT count(*) FILTER (WHERE tier = 'a') AS tier_a, count(*) FILTER (WHERE tier = 'b') AS tier_b,
@@ -566,7 +540,6 @@ class KamClassification(models.Model):
                 SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd) AS written,
                        (SELECT count(*) FROM history) AS history_lines,
                        (SELECT count(*) FROM notes) AS notes,
-                       (SELECT count(*) FROM mirror) AS partners,
                        %(tier_counts)s,
                        count(*) FILTER (WHERE s.moved) AS changed,
                        count(*) FILTER (WHERE s.moved AND %(new_rank)s > %(old_rank)s) AS promoted,
@@ -585,7 +558,6 @@ class KamClassification(models.Model):
                 s_columns=SQL(", ").join(ident(name, "s") for name in columns),
                 assignments=SQL(", ").join(SQL("%s = %s", ident(name), ident(name, "s")) for name in columns),
                 company=company.id,
-                company_key=str(company.id),
                 uid=uid,
                 now=now,
                 run=run.id,
@@ -613,7 +585,8 @@ class KamClassification(models.Model):
         summary["demoted_accounts"] = summary["demoted_accounts"] or []
         self.invalidate_model()
         History.invalidate_model()
-        # The partner's tier and figures, its chatter and the run's list changed underneath.
+        # The partner's tier and figures (read from these rows), its chatter and the run's list
+        # changed underneath.
         self.env["res.partner"].invalidate_model()
         self.env["mail.message"].invalidate_model()
         run.invalidate_recordset()

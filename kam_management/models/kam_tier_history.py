@@ -10,7 +10,9 @@ class KamTierHistory(models.Model):
     """One row per change of a customer's tier in a company, by the engine or by hand.
 
     Append-only: ``date`` and ``user_id`` say when and by whom, so the ORM's create and write
-    stamps are not kept. The company is the classification row's.
+    stamps are not kept. A run writes one line per tier change, so a line stores only what
+    is its own: the customer and the company are the classification row's, and the user of
+    an engine line is its run's (``manual_user_id`` is kept for changes by hand).
     """
 
     _name = "kam.tier.history"
@@ -22,7 +24,7 @@ class KamTierHistory(models.Model):
     classification_id = fields.Many2one("kam.classification", required=True, index=True, ondelete="cascade")
     run_id = fields.Many2one("kam.classification.run", index=True, ondelete="set null")
     company_id = fields.Many2one(related="classification_id.company_id")
-    partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, ondelete="cascade")
+    partner_id = fields.Many2one(related="classification_id.partner_id", string="Customer")
     currency_id = fields.Many2one(related="company_id.currency_id")
     date = fields.Date(required=True, default=fields.Date.context_today)
     old_tier = fields.Selection(TIERS, string="Previous tier")
@@ -32,7 +34,28 @@ class KamTierHistory(models.Model):
     cumulative_share = fields.Float(string="Cumulative share (%)")
     rank = fields.Integer()
     cause = fields.Selection([("engine", "Reclassification"), ("manual", "Manual")], required=True, default="manual")
-    user_id = fields.Many2one("res.users", string="By", default=lambda self: self.env.user)
+    user_id = fields.Many2one("res.users", string="By", compute="_compute_user_id", search="_search_user_id")
+    manual_user_id = fields.Many2one(
+        "res.users", string="Changed by hand by", default=lambda self: self.env.user, ondelete="set null"
+    )
+
+    @api.depends("cause", "manual_user_id", "run_id.user_id")
+    def _compute_user_id(self):
+        for line in self:
+            line.user_id = line.manual_user_id if line.cause == "manual" else line.run_id.user_id
+
+    def _search_user_id(self, operator, value):
+        if operator not in ("=", "in"):
+            return NotImplemented
+        return [
+            "|",
+            "&",
+            ("cause", "=", "manual"),
+            ("manual_user_id", operator, value),
+            "&",
+            ("cause", "=", "engine"),
+            ("run_id.user_id", operator, value),
+        ]
 
     # ------------------------------------------------------------------
     # Written by the engine, inside its statement (kam.classification._apply_stage)
@@ -43,7 +66,6 @@ class KamTierHistory(models.Model):
         (its new values, ``old_tier`` and ``classification_id``)."""
         return {
             "classification_id": SQL("m.classification_id"),
-            "partner_id": SQL("m.partner_id"),
             "old_tier": SQL("m.old_tier"),
             "new_tier": SQL("m.tier"),
             "revenue": SQL("m.revenue"),
@@ -58,8 +80,8 @@ class KamTierHistory(models.Model):
         values = self._engine_history_values()
         return SQL(
             """
-            INSERT INTO kam_tier_history (run_id, date, cause, user_id, %(columns)s)
-            SELECT %(run)s, %(date)s, 'engine', %(uid)s, %(values)s
+            INSERT INTO kam_tier_history (run_id, date, cause, %(columns)s)
+            SELECT %(run)s, %(date)s, 'engine', %(values)s
               FROM %(source)s m
             RETURNING 1
             """,
@@ -67,7 +89,6 @@ class KamTierHistory(models.Model):
             values=SQL(", ").join(values.values()),
             run=run.id,
             date=run_date,
-            uid=self.env.uid,
             source=SQL.identifier(source),
         )
 

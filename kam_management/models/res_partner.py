@@ -1,4 +1,6 @@
 from odoo import _, api, fields, models
+from odoo.osv import expression
+from odoo.tools import SQL
 
 from .kam_classification import TIERS
 
@@ -8,9 +10,19 @@ KAM_GROUP = "kam_management.group_kam_manager"
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    # Mirrored by kam.classification so that lists can filter and group by it; it holds
-    # one value per company (a JSONB column), read through ``with_company``.
-    kam_tier = fields.Selection(TIERS, string="Key account tier", company_dependent=True, readonly=True, copy=False)
+    # The tier of the current company's classification row, read through ``with_company``.
+    # Not stored on the partner: lists filter, group and sort by it through a join
+    # (``_field_to_sql``), so a run writes its classification rows and nothing on res_partner.
+    kam_tier = fields.Selection(
+        TIERS,
+        string="Key account tier",
+        compute="_compute_kam_tier",
+        search="_search_kam_tier",
+        copy=False,
+    )
+    kam_classification_ids = fields.One2many(
+        "kam.classification", "partner_id", string="Classifications", groups=KAM_GROUP
+    )
     is_key_account = fields.Boolean(
         string="Key account",
         compute="_compute_is_key_account",
@@ -65,6 +77,59 @@ class ResPartner(models.Model):
         groups=KAM_GROUP,
     )
 
+    @api.depends("kam_classification_ids.tier")
+    @api.depends_context("company")
+    def _compute_kam_tier(self):
+        rows = (
+            self.env["kam.classification"]
+            .sudo()
+            .search_fetch(
+                [("company_id", "=", self.env.company.id), ("partner_id", "in", self._origin.ids)],
+                ["partner_id", "tier"],
+            )
+        )
+        tiers = {row.partner_id.id: row.tier for row in rows}
+        for partner in self:
+            partner.kam_tier = tiers.get(partner._origin.id) or False
+
+    def _search_kam_tier(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            return NotImplemented
+        values = list(value) if operator in ("in", "not in") else [value]
+        tiers = [tier for tier in values if tier]
+        Classification = self.env["kam.classification"].sudo()
+        company = [("company_id", "=", self.env.company.id)]
+        domains = []
+        if tiers:
+            rows = Classification._search([*company, ("tier", "in", tiers)])
+            domains.append([("id", "in", rows.subselect("partner_id"))])
+        if len(tiers) < len(values):
+            # "No tier" is also every partner without a classification row.
+            rows = Classification._search([*company, ("tier", "!=", False)])
+            domains.append([("id", "not in", rows.subselect("partner_id"))])
+        domain = expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        return ["!", *domain] if operator in ("!=", "not in") else domain
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        """``kam_tier`` in SQL, so that lists group and sort by it: the tier of the current
+        company's classification row, joined to the partner (a subquery without a query)."""
+        if fname != "kam_tier":
+            return super()._field_to_sql(alias, fname, query, flush)
+        to_flush = self.env["kam.classification"]._fields["tier"] if flush else None
+        row_alias = query.make_alias(alias, "kam_tier") if query is not None else "kam_tier_row"
+        condition = SQL(
+            "%s = %s AND %s = %s",
+            SQL.identifier(row_alias, "partner_id"),
+            SQL.identifier(alias, "id"),
+            SQL.identifier(row_alias, "company_id"),
+            self.env.company.id,
+        )
+        tier = SQL.identifier(row_alias, "tier", to_flush=to_flush)
+        if query is None:
+            return SQL("(SELECT %s FROM kam_classification %s WHERE %s)", tier, SQL.identifier(row_alias), condition)
+        query.add_join("LEFT JOIN", row_alias, "kam_classification", condition)
+        return tier
+
     @api.depends("kam_tier")
     @api.depends_context("company")
     def _compute_is_key_account(self):
@@ -96,14 +161,6 @@ class ResPartner(models.Model):
             .sudo()
             .search([("company_id", "=", company.id)], order="date desc, id desc", limit=1)
         )
-        history = (
-            self.env["kam.tier.history"]
-            .sudo()
-            .search([("company_id", "=", company.id), ("partner_id", "in", commercial.ids)])
-        )
-        history_by_partner = {}
-        for line in history:
-            history_by_partner.setdefault(line.partner_id.id, []).append(line.id)
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id, Classification)
             partner.kam_classification_id = row.id
@@ -119,7 +176,7 @@ class ResPartner(models.Model):
             partner.kam_lock_reason = row.lock_reason
             partner.kam_lock_until = row.lock_until
             partner.kam_classified_on = last_run.date
-            partner.kam_tier_history_ids = [(6, 0, history_by_partner.get(partner.commercial_partner_id.id, []))]
+            partner.kam_tier_history_ids = row.history_ids
 
     def _inverse_kam_manager_id(self):
         company = self.env.company

@@ -173,6 +173,38 @@ class TestClassification(KamCommon):
         self.assertEqual(local.with_company(company_2).kam_tier, "a")
         self.assertEqual(self._row(shared, company_2).revenue, 50)
 
+    def test_partner_lists_filter_group_and_sort_by_the_company_tier(self):
+        """The tier is read from the current company's row: filters, group-by and sorting
+        of the partner list follow the company the user works in."""
+        big, mid, small, idle = self._customers(4)
+        company_2 = self.setup_other_company(name="Second company")["company"]
+        self._post_invoices(
+            [(big, 800, self.months_ago(1)), (mid, 150, self.months_ago(1)), (small, 50, self.months_ago(1))]
+        )
+        self._post_invoices([(small, 1000, self.months_ago(1)), (big, 10, self.months_ago(1))], company=company_2)
+        self._run()
+        self._run(company=company_2)
+        scope = [("id", "in", (big | mid | small | idle).ids)]
+        partners = self.env["res.partner"].with_company(self.company)
+        self.assertEqual(partners.search([*scope, ("kam_tier", "=", "a")]), big)
+        self.assertEqual(partners.search([*scope, ("kam_tier", "=", False)]), idle)
+        self.assertEqual(partners.search([*scope, ("kam_tier", "in", ["b", False])]), mid | idle)
+        self.assertEqual(partners.search([*scope, ("kam_tier", "!=", "a")]), mid | small | idle)
+        self.assertEqual(partners.search([*scope, ("kam_tier", "not in", ["a", False])]), mid | small)
+        self.assertEqual(partners.search([*scope, ("is_key_account", "=", True)]), big)
+        groups = dict(partners._read_group(scope, ["kam_tier"], ["__count"]))
+        self.assertEqual(groups, {"a": 1, "b": 1, "c": 1, False: 1})
+        self.assertEqual(partners.search(scope, order="kam_tier, id"), big | mid | small | idle)
+        attributes = partners.fields_get(["kam_tier"], ["groupable", "sortable"])["kam_tier"]
+        self.assertTrue(attributes["groupable"] and attributes["sortable"])
+
+        partners_2 = partners.with_company(company_2)
+        self.assertEqual(partners_2.search([*scope, ("kam_tier", "=", "a")]), small)
+        self.assertEqual(dict(partners_2._read_group(scope, ["kam_tier"], ["__count"])), {"a": 1, "c": 1, False: 2})
+        # Grouping reads the rows without a query per partner.
+        with self.assertQueryCount(1):
+            partners_2._read_group(scope, ["kam_tier"], ["__count"])
+
     def test_demotion_waits_for_the_grace_runs(self):
         self.company.kam_demotion_grace = 2
         star, rival = self._customers(2)
@@ -222,6 +254,13 @@ class TestClassification(KamCommon):
         self.assertEqual(small.with_company(self.company).kam_tier, "a")
         manual = row.history_ids.filtered(lambda line: line.cause == "manual")
         self.assertEqual((manual.old_tier, manual.new_tier, manual.user_id), ("c", "a", self.director))
+        # "By" is the director for the lock, the run's user for the engine's lines.
+        lines = [("id", "in", row.history_ids.ids)]
+        History = self.env["kam.tier.history"]
+        self.assertEqual(History.search([*lines, ("user_id", "=", self.director.id)]), manual)
+        engine_lines = row.history_ids - manual
+        self.assertEqual(engine_lines.user_id, self.env.user)
+        self.assertEqual(History.search([*lines, ("user_id", "=", self.env.uid)]), engine_lines)
         run = self._run(run_date=self.today + relativedelta(days=1))
         self.assertEqual(row.tier, "a", "the engine never changes a locked tier")
         self.assertEqual(row.computed_tier, "c")
