@@ -470,12 +470,14 @@ class KamKpiSnapshot(models.Model):
                        SET is_latest = x.is_latest AND NOT d.lose_latest,
                            is_month_end = x.is_month_end AND NOT d.lose_month_end
                       FROM (
+                          -- A join, not ``IN (SELECT ... FROM rows)``: that subquery on a CTE
+                          -- is not hashed, and would scan the day's rows once per earlier row.
                           SELECT y.id, latest.flag AS lose_latest,
-                                 (y.date >= %(month_start)s
-                                  AND y.partner_id IN (SELECT r.partner_id FROM rows r WHERE r.is_month_end))
-                                     AS lose_month_end
+                                 (y.date >= %(month_start)s AND month_end.partner_id IS NOT NULL) AS lose_month_end
                             FROM kam_kpi_snapshot y
                            CROSS JOIN latest
+                            LEFT JOIN (SELECT DISTINCT r.partner_id FROM rows r WHERE r.is_month_end) month_end
+                                   ON month_end.partner_id = y.partner_id
                            WHERE y.company_id = %(company)s AND y.date < %(date)s
                              AND (y.is_latest OR (y.is_month_end AND y.date >= %(month_start)s))
                       ) d
