@@ -20,7 +20,6 @@ built by run_bench.py:
     python3 bench/bench_cost_to_serve.py --db kam_bench [--visits 300000] [--entries 100000]
 """
 
-import argparse
 import json
 import os
 import sys
@@ -288,39 +287,23 @@ def run(env, company, run_date, customer_ids, visits=300_000, entries=100_000, r
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=os.environ.get("KAM_BENCH_DB", "kam_bench"))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from run_bench import bench_customer_ids, run_standalone, standalone_parser
+
+    parser = standalone_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=300_000)
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--explain", action="store_true")
-    parser.add_argument("--json", default="", help="write the figures to this JSON file")
     args = parser.parse_args(argv)
-    try:
-        import odoo
-    except ImportError:  # pragma: no cover
-        sys.exit("bench_cost_to_serve: cannot import odoo; run it with the Python that runs Odoo 18.0")
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import odoo_addons_path
-
-    odoo.tools.config.parse_config(["-d", args.db, f"--addons-path={odoo_addons_path()}", "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        marker = json.loads(env["ir.config_parameter"].get_param("kam_bench.dataset") or "{}")
-        if not marker.get("complete"):
-            sys.exit(f"bench_cost_to_serve: {args.db} was not built by run_bench.py; run `make bench` first")
-        import datetime
-
-        company = env["res.company"].browse(marker["company_id"])
-        run_date = datetime.date.fromisoformat(marker["run_date"])
-        cr.execute("SELECT id FROM res_partner WHERE is_company AND ref LIKE 'KB%%' ORDER BY id")
-        customer_ids = [row[0] for row in cr.fetchall()]
-        result = run(env, company, run_date, customer_ids, args.visits, args.entries, args.repeat, args.explain)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    return run_standalone(
+        args,
+        "bench_cost_to_serve",
+        lambda env, company, run_date: run(
+            env, company, run_date, bench_customer_ids(env), args.visits, args.entries, args.repeat, args.explain
+        ),
+    )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

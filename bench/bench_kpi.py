@@ -23,7 +23,6 @@ The database must hold the data set of ``run_bench.py``; ODOO_ADDONS_PATH and OD
 as there.
 """
 
-import argparse
 import datetime
 import os
 import sys
@@ -413,31 +412,18 @@ def report(f, repeat):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "kam_bench"))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from run_bench import run_standalone, standalone_parser
+
+    parser = standalone_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=ACCOUNTS)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import MARKER_KEY, odoo_addons_path
-
-    import odoo
-
-    odoo.tools.config.parse_config(
-        ["-d", args.db, f"--addons-path={odoo_addons_path()}", "--log-level=warn", "--without-demo=all"]
+    return run_standalone(
+        args,
+        "bench_kpi",
+        lambda env, company, run_date: run(env, company, run_date, accounts=args.accounts, repeat=args.repeat),
     )
-    registry = odoo.modules.registry.Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        import json
-
-        marker = json.loads(env["ir.config_parameter"].get_param(MARKER_KEY) or "{}")
-        if not marker.get("complete"):
-            sys.exit(f"bench_kpi: {args.db} does not hold the data set of run_bench.py; run it first")
-        company = env["res.company"].browse(marker["company_id"])
-        run_date = datetime.date.fromisoformat(marker["run_date"])
-        run(env, company, run_date, accounts=args.accounts, repeat=args.repeat)
-    return 0
 
 
 if __name__ == "__main__":

@@ -15,9 +15,7 @@ can call it after the engine measurements. Standalone, on a database built by ru
     python3 bench/bench_reports.py --db kam_bench [--accounts 200] [--json FILE]
 """
 
-import argparse
 import io
-import json
 import os
 import resource
 import sys
@@ -156,30 +154,13 @@ def run(env, company, accounts=PORTFOLIO_ACCOUNTS):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=os.environ.get("BENCH_DB", "kam_bench"))
-    parser.add_argument("--accounts", type=int, default=PORTFOLIO_ACCOUNTS)
-    parser.add_argument("--json", default="", help="write the figures to this JSON file")
-    args = parser.parse_args(argv)
-    try:
-        import odoo
-    except ImportError:  # pragma: no cover
-        sys.exit("bench_reports: cannot import odoo; run it with the Python that runs Odoo 18.0")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import odoo_addons_path
+    from run_bench import run_standalone, standalone_parser
 
-    odoo.tools.config.parse_config(["-d", args.db, f"--addons-path={odoo_addons_path()}", "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(args.db)
-    with registry.cursor() as cr:
-        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        marker = json.loads(env["ir.config_parameter"].get_param("kam_bench.dataset") or "{}")
-        if not marker.get("company_id"):
-            sys.exit(f"bench_reports: {args.db} was not built by run_bench.py; run `make bench` first.")
-        result = run(env, env["res.company"].browse(marker["company_id"]), args.accounts)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1, default=str)
-    return 0
+    parser = standalone_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=PORTFOLIO_ACCOUNTS)
+    args = parser.parse_args(argv)
+    return run_standalone(args, "bench_reports", lambda env, company, _run_date: run(env, company, args.accounts))
 
 
 if __name__ == "__main__":

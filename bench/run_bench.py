@@ -826,11 +826,16 @@ def measure_all(args, registry, recorder, company_id, run_date):
     ranked = warm_up(registry, company_id, run_date)
     log(f"warm-up: {ranked:,} customers with positive revenue")
 
+    # The tiers alone first (what the preview computes), then the whole run, from empty tables.
+    engine_alone = {"kam_without_cost_figures": True}
+    log("T first, classification alone: reclassification on an empty table, cost figures left out")
+    res["first_alone"] = measure_run(registry, recorder, company_id, run_date, context=engine_alone)
+    log(f"  {fmt_s(res['first_alone']['seconds'])}, {res['first_alone']['queries']} statements")
+
     firsts = []
-    for attempt in range(max(args.first_repeat, 1)):
-        if attempt:
-            reset_classification(registry, company_id, args.db)
-            warm_up(registry, company_id, run_date)
+    for _attempt in range(max(args.first_repeat, 1)):
+        reset_classification(registry, company_id, args.db)
+        warm_up(registry, company_id, run_date)
         log("T first: reclassification on an empty table")
         firsts.append(measure_run(registry, recorder, company_id, run_date))
         last = firsts[-1]
@@ -841,7 +846,6 @@ def measure_all(args, registry, recorder, company_id, run_date):
     # F, F figures, T steady and T steady without the cost figures, round after round, so that
     # a change of load on a shared machine touches all of them alike; best of each.
     floors, figure_floors, steadies, alone = [], [], [], []
-    engine_alone = {"kam_without_cost_figures": True}
     for _round in range(args.repeat):
         floors.append(measure_floor(registry, company_id, run_date))
         figure_floors.append(measure_floor_figures(registry, company_id, run_date))
@@ -957,6 +961,12 @@ def print_report(args, ctx, data, res):
         label += f" (best of {len(res['firsts'])})"
     row(label, first["seconds"], GOAL_FIRST, first["queries"], memory_note(res["mem_first"], first))
     row(
+        "T first, classification alone: cost figures left out",
+        res["first_alone"]["seconds"],
+        GOAL_FIRST,
+        res["first_alone"]["queries"],
+    )
+    row(
         f"T steady: same data, same date (best of {args.repeat})",
         steady["seconds"],
         GOAL_STEADY,
@@ -984,6 +994,7 @@ def print_report(args, ctx, data, res):
         f"{steady['before']['history']:,} -> {steady['after']['history']:,})"
     )
     print_phases("T first, where the time goes", first, args.top_queries)
+    print_phases("T first, classification alone, where the time goes", res["first_alone"], args.top_queries)
     print_phases("T steady (best run), where the time goes", steady, args.top_queries)
     print_phases("T steady, classification alone (best run), where the time goes", alone, args.top_queries)
     for title, plan in res["explained"]:
@@ -1016,6 +1027,7 @@ def write_json(path, args, engine, modules):
             figure_floor_seconds=[f[0] for f in res["figure_floors"]],
             customers_with_figures=res["figure_rows"],
             first=[slim(r) for r in res["firsts"]],
+            first_classification_alone=slim(res["first_alone"]),
             steady=[slim(r) for r in res["steadies"]],
             steady_classification_alone=[slim(r) for r in res["alone"]],
             memory_first=slim(res["mem_first"]),
@@ -1038,6 +1050,34 @@ def bench_env(registry, body):
         marker = json.loads(env["ir.config_parameter"].get_param(MARKER_KEY) or "{}")
         company = env["res.company"].browse(marker["company_id"])
         return body(env, company, datetime.date.fromisoformat(marker["run_date"]), marker)
+
+
+def standalone_parser(description):
+    """The command line of a benchmark module run alone: ``--db`` and ``--json``, then its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--db", default=_env("BENCH_DB", "kam_bench"))
+    parser.add_argument("--json", default="", help="write the figures to this JSON file")
+    return parser
+
+
+def run_standalone(args, script, body):
+    """Run a benchmark module alone: ``body(env, company, run_date)`` on the database that
+    run_bench.py built, then write its result to ``--json`` if asked."""
+    odoo.tools.config.parse_config(
+        ["-d", args.db, f"--addons-path={odoo_addons_path()}", "--log-level=warn", "--without-demo=all"]
+    )
+    registry = odoo.modules.registry.Registry(args.db)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        marker = json.loads(env["ir.config_parameter"].get_param(MARKER_KEY) or "{}")
+        if not marker.get("complete"):
+            sys.exit(f"{script}: {args.db} does not hold the data set of run_bench.py; run `make bench` first")
+        company = env["res.company"].browse(marker["company_id"])
+        result = body(env, company, datetime.date.fromisoformat(marker["run_date"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1, default=str)
+    return 0
 
 
 def bench_customer_ids(env):
