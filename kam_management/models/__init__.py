@@ -24,6 +24,7 @@ from . import res_partner_plan
 from . import crm_lead_plan
 from . import kam_cost_category
 from . import kam_cost_rate
+from . import kam_customer_effort_mixin
 from . import kam_visit
 from . import kam_cost_entry
 from . import kam_classification_cost

@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 KAM_GROUP = "kam_management.group_kam_manager"
 DIRECTOR_GROUP = "kam_management.group_kam_director"
@@ -10,6 +11,23 @@ DIRECTOR_GROUP = "kam_management.group_kam_director"
 def group_id(env, xmlid):
     """The id of a group, from the xml id cache: unlike ``env.ref`` it costs no query."""
     return env["ir.model.data"]._xmlid_to_res_id(xmlid)
+
+
+def kam_team_sql(env):
+    """``SELECT company_id, user_id``: the Key Account Managers of each company, active internal
+    users of the manager group who are not directors (the portfolio and the competency gaps)."""
+    return SQL(
+        """
+        SELECT cu.cid AS company_id, u.id AS user_id
+          FROM res_users u
+          JOIN res_company_users_rel cu ON cu.user_id = u.id
+         WHERE u.active AND NOT u.share
+           AND EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(kam)s)
+           AND NOT EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(director)s)
+        """,
+        kam=group_id(env, KAM_GROUP),
+        director=group_id(env, DIRECTOR_GROUP),
+    )
 
 
 class KamClassification(models.Model):

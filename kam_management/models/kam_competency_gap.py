@@ -2,7 +2,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from .kam_classification import TIERS
-from .kam_classification_team import DIRECTOR_GROUP, KAM_GROUP, group_id
+from .kam_classification_team import kam_team_sql
 from .kam_competency import COMPETENCY_CATEGORIES
 
 # One row per (competency, KAM); a competency belongs to one company.
@@ -61,12 +61,7 @@ class KamCompetencyGap(models.Model):
         return SQL(
             """
             WITH team AS (
-                SELECT cu.cid AS company_id, u.id AS user_id
-                  FROM res_users u
-                  JOIN res_company_users_rel cu ON cu.user_id = u.id
-                 WHERE u.active AND NOT u.share
-                   AND EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(kam)s)
-                   AND NOT EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(director)s)
+                %(team)s
                  UNION
                 SELECT a.company_id, a.user_id
                   FROM kam_competency_assessment a
@@ -99,8 +94,7 @@ class KamCompetencyGap(models.Model):
                    assessment_id, assessment_date
               FROM rows
             """,
-            kam=group_id(self.env, KAM_GROUP),
-            director=group_id(self.env, DIRECTOR_GROUP),
+            team=kam_team_sql(self.env),
             shift=_ID_SHIFT,
         )
 

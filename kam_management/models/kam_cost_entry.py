@@ -12,31 +12,11 @@ class KamCostEntry(models.Model):
 
     _name = "kam.cost.entry"
     _description = "Cost-to-serve entry"
-    _inherit = ["mail.thread"]
+    _inherit = ["kam.customer.effort.mixin", "mail.thread"]
     _order = "date desc, id desc"
-    _check_company_auto = True
 
     name = fields.Char(string="Description", required=True, tracking=True)
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Customer",
-        required=True,
-        index=True,
-        tracking=True,
-        check_company=True,
-    )
-    commercial_partner_id = fields.Many2one(
-        related="partner_id.commercial_partner_id", string="Customer company", store=True, index=True
-    )
-    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
-    user_id = fields.Many2one(
-        "res.users",
-        string="Salesperson",
-        index=True,
-        default=lambda self: self.env.user,
-        domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
-        help="Whose accounts this cost is counted against in the analysis.",
-    )
+    user_id = fields.Many2one(help="Whose accounts this cost is counted against in the analysis.")
     date = fields.Date(required=True, index=True, default=fields.Date.context_today, tracking=True)
     category_id = fields.Many2one(
         "kam.cost.category",

@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from .kam_classification_team import DIRECTOR_GROUP, KAM_GROUP, group_id
+from .kam_classification_team import kam_team_sql
 
 # Portfolio rows are keyed by (company, KAM); the id packs both so that it stays the same
 # from one read to the next (a row number would shift when a KAM joins the team).
@@ -70,12 +70,7 @@ class KamPortfolio(models.Model):
         return SQL(
             """
             WITH team AS (
-                SELECT cu.cid AS company_id, u.id AS user_id
-                  FROM res_users u
-                  JOIN res_company_users_rel cu ON cu.user_id = u.id
-                 WHERE u.active AND NOT u.share
-                   AND EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(kam)s)
-                   AND NOT EXISTS (SELECT 1 FROM res_groups_users_rel g WHERE g.uid = u.id AND g.gid = %(director)s)
+                %(team)s
             ),
             accounts AS (
                 SELECT company_id, manager_id AS user_id,
@@ -116,8 +111,7 @@ class KamPortfolio(models.Model):
               FROM rows r
               JOIN res_company c ON c.id = r.company_id
             """,
-            kam=group_id(self.env, KAM_GROUP),
-            director=group_id(self.env, DIRECTOR_GROUP),
+            team=kam_team_sql(self.env),
             shift=_ID_SHIFT,
         )
 

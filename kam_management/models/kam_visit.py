@@ -23,32 +23,11 @@ class KamVisit(models.Model):
 
     _name = "kam.visit"
     _description = "Customer visit"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = ["kam.customer.effort.mixin", "mail.thread", "mail.activity.mixin"]
     _order = "start desc, id desc"
-    _check_company_auto = True
 
     name = fields.Char(string="Subject", tracking=True)
-    partner_id = fields.Many2one(
-        "res.partner",
-        string="Customer",
-        required=True,
-        index=True,
-        tracking=True,
-        check_company=True,
-    )
-    commercial_partner_id = fields.Many2one(
-        related="partner_id.commercial_partner_id", string="Customer company", store=True, index=True
-    )
-    user_id = fields.Many2one(
-        "res.users",
-        string="Salesperson",
-        required=True,
-        index=True,
-        tracking=True,
-        default=lambda self: self.env.user,
-        domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
-    )
-    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
+    user_id = fields.Many2one(required=True, tracking=True)
     kind = fields.Selection(VISIT_KINDS, required=True, default="visit", tracking=True)
     state = fields.Selection(
         VISIT_STATES, required=True, default="planned", index=True, tracking=True, group_expand="_expand_states"

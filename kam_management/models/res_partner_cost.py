@@ -1,77 +1,49 @@
 from odoo import _, api, fields, models
 
-from .kam_classification_cost import MARGIN_SOURCES, QUADRANTS, RANKING_FLAGS
+from .kam_classification_cost import COST_FIGURES, COST_RANKING, MARGIN_SOURCES, QUADRANTS, RANKING_FLAGS
 
 KAM_GROUP = "kam_management.group_kam_manager"
+
+
+def _figure(field_type, string, *args, **kwargs):
+    """A cost figure of the partner: read from its classification row in the current company."""
+    if field_type is fields.Monetary:
+        kwargs["currency_field"] = "kam_currency_id"
+    return field_type(*args, string=string, compute="_compute_kam_cost_figures", groups=KAM_GROUP, **kwargs)
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
-    kam_invoiced_revenue = fields.Monetary(
-        string="Invoiced revenue",
-        currency_field="kam_currency_id",
-        compute="_compute_kam_cost_figures",
-        groups=KAM_GROUP,
+    kam_invoiced_revenue = _figure(
+        fields.Monetary,
+        "Invoiced revenue",
         help="Untaxed invoiced revenue over the company's trailing window, as of the last refresh of the cost figures.",
     )
-    kam_cost_of_goods = fields.Monetary(
-        string="Cost of goods", currency_field="kam_currency_id", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
-    kam_gross_margin = fields.Monetary(
-        string="Gross margin", currency_field="kam_currency_id", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
-    kam_margin_source = fields.Selection(
+    kam_cost_of_goods = _figure(fields.Monetary, "Cost of goods")
+    kam_gross_margin = _figure(fields.Monetary, "Gross margin")
+    kam_margin_source = _figure(
+        fields.Selection,
+        "Cost of goods from",
         MARGIN_SOURCES,
-        string="Cost of goods from",
-        compute="_compute_kam_cost_figures",
-        groups=KAM_GROUP,
         help="Invoices made from sales orders take the cost on the order lines (sale margin); "
         "other invoice lines take the product's cost.",
     )
-    kam_visit_cost = fields.Monetary(
-        string="Cost of visits", currency_field="kam_currency_id", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
-    kam_other_cost = fields.Monetary(
-        string="Other costs to serve",
-        currency_field="kam_currency_id",
-        compute="_compute_kam_cost_figures",
-        groups=KAM_GROUP,
-    )
-    kam_cost_to_serve = fields.Monetary(
-        string="Cost to serve",
-        currency_field="kam_currency_id",
-        compute="_compute_kam_cost_figures",
-        groups=KAM_GROUP,
+    kam_visit_cost = _figure(fields.Monetary, "Cost of visits")
+    kam_other_cost = _figure(fields.Monetary, "Other costs to serve")
+    kam_cost_to_serve = _figure(
+        fields.Monetary,
+        "Cost to serve",
         help="Visits done plus other costs to serve over the window, in company currency.",
     )
-    kam_net_contribution = fields.Monetary(
-        string="Net contribution",
-        currency_field="kam_currency_id",
-        compute="_compute_kam_cost_figures",
-        groups=KAM_GROUP,
-        help="Gross margin minus cost to serve.",
-    )
-    kam_visit_count = fields.Integer(string="Visits done", compute="_compute_kam_cost_figures", groups=KAM_GROUP)
-    kam_visit_hours = fields.Float(string="Hours spent", compute="_compute_kam_cost_figures", groups=KAM_GROUP)
-    kam_cost_share = fields.Float(
-        string="Cost to serve (% of revenue)", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
-    kam_revenue_per_visit = fields.Monetary(
-        string="Revenue per visit",
-        currency_field="kam_currency_id",
-        compute="_compute_kam_cost_figures",
-        groups=KAM_GROUP,
-    )
-    kam_quadrant = fields.Selection(
-        QUADRANTS, string="Value / effort", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
-    kam_contribution_rank = fields.Integer(
-        string="Contribution rank", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
-    kam_ranking_flag = fields.Selection(
-        RANKING_FLAGS, string="Ranking warning", compute="_compute_kam_cost_figures", groups=KAM_GROUP
-    )
+    kam_net_contribution = _figure(fields.Monetary, "Net contribution", help="Gross margin minus cost to serve.")
+    kam_visit_count = _figure(fields.Integer, "Visits done")
+    kam_visit_hours = _figure(fields.Float, "Hours spent")
+    kam_cost_share = _figure(fields.Float, "Cost to serve (% of revenue)")
+    kam_revenue_per_visit = _figure(fields.Monetary, "Revenue per visit")
+    kam_quadrant = _figure(fields.Selection, "Value / effort", QUADRANTS)
+    kam_contribution_rank = _figure(fields.Integer, "Contribution rank")
+    kam_ranking_flag = _figure(fields.Selection, "Ranking warning", RANKING_FLAGS)
     kam_visit_record_count = fields.Integer(string="Visits", compute="_compute_kam_visit_record_count")
     kam_visit_record_cost = fields.Monetary(
         string="Cost of the visits done",
@@ -91,21 +63,8 @@ class ResPartner(models.Model):
         empty = self.env["kam.classification"]
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id, empty)
-            partner.kam_invoiced_revenue = row.invoiced_revenue
-            partner.kam_cost_of_goods = row.cost_of_goods
-            partner.kam_gross_margin = row.gross_margin
-            partner.kam_margin_source = row.margin_source
-            partner.kam_visit_cost = row.visit_cost
-            partner.kam_other_cost = row.other_cost
-            partner.kam_cost_to_serve = row.cost_to_serve
-            partner.kam_net_contribution = row.net_contribution
-            partner.kam_visit_count = row.visit_count
-            partner.kam_visit_hours = row.visit_hours
-            partner.kam_cost_share = row.cost_share
-            partner.kam_revenue_per_visit = row.revenue_per_visit
-            partner.kam_quadrant = row.quadrant
-            partner.kam_contribution_rank = row.contribution_rank
-            partner.kam_ranking_flag = row.ranking_flag
+            for name in (*COST_FIGURES, *COST_RANKING):
+                partner[f"kam_{name}"] = row[name]
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_kam_visit_record_count(self):
