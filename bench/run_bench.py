@@ -8,7 +8,8 @@ cost-to-serve figures in the same statement):
 
 * F, the floor: the bare aggregate-and-rank statement (``_ranking_sql``), fetched whole;
 * F figures: the bare cost-to-serve aggregate (``kam.account.fact._figures_sql``), fetched whole;
-* T first: ``_reclassify_company`` on an empty classification table, commit included;
+* T first: ``_reclassify_company`` on an empty classification table, commit included, with
+  and without the cost figures;
 * T steady: the same run again on the same data and date (must change nothing), and the same
   run with the cost figures left out (``kam_without_cost_figures``: the classification alone).
 
