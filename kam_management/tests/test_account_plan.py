@@ -1,5 +1,4 @@
 from datetime import date, datetime, timedelta
-from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
@@ -187,13 +186,7 @@ class TestAccountPlanActuals(PlanCommon):
                 ]
             )
         Objective = self.env["kam.account.plan.objective"].with_user(self.director)
-        with patch("random.random", lambda: 1):
-            self.env.flush_all()
-            self.env.cr.flush()
-            self.env.invalidate_all()
-            Objective.browse(plans["warm-up"].objective_ids.ids).read(["actual", "status"])
-            self.env.flush_all()
-            self.env.cr.flush()
+        self._warm_up(lambda: Objective.browse(plans["warm-up"].objective_ids.ids).read(["actual", "status"]))
         for name in ("large", "small"):
             self.env.invalidate_all()
             objectives = Objective.browse(plans[name].objective_ids.ids)

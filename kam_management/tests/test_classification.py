@@ -1,5 +1,3 @@
-from unittest.mock import patch
-
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, fields
@@ -448,15 +446,7 @@ class TestClassification(KamCommon):
             )
             companies[name] = company
         Classification = self.Classification.with_user(self.director)
-        # The first run in a registry fills caches (xml ids, views of mail); measure the next ones.
-        # Warm up exactly as assertQueryCount measures: flushed, with the bus GC lottery off.
-        with patch("random.random", lambda: 1):
-            self.env.flush_all()
-            self.env.cr.flush()
-            self.env.invalidate_all()
-            Classification._reclassify_company(companies["warm-up"], self.today)
-            self.env.flush_all()
-            self.env.cr.flush()
+        self._warm_up(lambda: Classification._reclassify_company(companies["warm-up"], self.today))
         for label, expected in (("first", QUERIES_FIRST_RUN), ("steady", QUERIES_STEADY_RUN)):
             for name in ("large", "small"):
                 self.env.invalidate_all()

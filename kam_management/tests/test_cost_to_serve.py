@@ -1,5 +1,4 @@
 from datetime import date, datetime
-from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
@@ -475,14 +474,7 @@ class TestCostToServe(CostCommon):
                 self._visit(customer, self.months_ago(1), company=company)
             companies[name] = company
         Classification = self.Classification.with_user(self.director)
-        # Warm up exactly as assertQueryCount measures: flushed, with the bus GC lottery off.
-        with patch("random.random", lambda: 1):
-            self.env.flush_all()
-            self.env.cr.flush()
-            self.env.invalidate_all()
-            Classification._refresh_cost_to_serve(companies["warm-up"], self.today)
-            self.env.flush_all()
-            self.env.cr.flush()
+        self._warm_up(lambda: Classification._refresh_cost_to_serve(companies["warm-up"], self.today))
         for label in ("first", "steady"):
             for name in ("large", "small"):
                 self.env.invalidate_all()

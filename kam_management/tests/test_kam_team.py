@@ -1,5 +1,4 @@
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -126,11 +125,7 @@ class TestPortfolio(KamTeamCommon):
         domain = [("company_id", "=", self.company.id)]
         names = ["user_id", "key_account_count", "tier_b_count", "account_count", "revenue", "cost_to_serve", "load"]
         self._assign(self.kam, self.a1, self.b1)
-        with patch("random.random", lambda: 1):
-            self.env.flush_all()
-            self.env.invalidate_all()
-            Portfolio.search_read(domain, names)
-            self.env.flush_all()
+        self._warm_up(lambda: Portfolio.search_read(domain, names))
         self.env.invalidate_all()
         with self.assertQueryCount(QUERIES_PORTFOLIO_READ):
             small = Portfolio.search_read(domain, names)
@@ -448,10 +443,7 @@ class TestSuggestion(KamTeamCommon):
             row.write({"tier": "a", "rank": rank, "revenue": 10.0})
         small = self._row(self.a2) | self._row(self.a3)
         large = small | bulk
-        with patch("random.random", lambda: 1):
-            self.env.flush_all()
-            self.env.invalidate_all()
-            small.mapped("suggested_manager_id")
+        self._warm_up(lambda: small.mapped("suggested_manager_id"))
         for rows, expected in ((small, self.kam2 | self.kam3), (large, self.kam | self.kam2 | self.kam3)):
             self.env.invalidate_all()
             with self.assertQueryCount(QUERIES_SUGGESTION):

@@ -348,11 +348,7 @@ class TestKpiSnapshot(KpiCommon):
             company.write({"kam_threshold_a": 99.9, "kam_threshold_b": 100.0})
             self.Classification._reclassify_company(company, self.day)
             companies[name] = company
-        with patch("random.random", lambda: 1):
-            self.env.flush_all()
-            self.env.invalidate_all()
-            self.Snapshot._take_snapshots(companies["warm-up"], self.day, alerts=False)
-            self.env.flush_all()
+        self._warm_up(lambda: self.Snapshot._take_snapshots(companies["warm-up"], self.day, alerts=False))
         for label in ("first", "rerun"):
             for name in ("large", "small"):
                 self.env.invalidate_all()
