@@ -13,6 +13,7 @@
         "security/ir.model.access.csv",
         "security/kam_team_security.xml",
         "security/kam_account_plan_security.xml",
+        "security/crm_lead_security.xml",
         "security/kam_cost_security.xml",
         "data/ir_cron_data.xml",
         "data/kam_competency_data.xml",

@@ -119,6 +119,39 @@ class TestAccountPlanSecurity(KamCommon):
             self.managed_plan.with_user(self.kam).read(["name"])
         self.assertTrue(self.managed_plan.with_user(self.other_kam).read(["name"]))
 
+    def test_a_kam_reads_the_opportunities_of_their_accounts_whoever_sells(self):
+        """Sam sells to Mario's account and to Olga's: Mario reads the first (his plan lists
+        it) but cannot change it, and never sees the second."""
+        Lead = self.env["crm.lead"]
+        mine, foreign = Lead.create(
+            [
+                {
+                    "name": f"Deal with {partner.name}",
+                    "type": "opportunity",
+                    "partner_id": contact.id,
+                    "user_id": self.salesman.id,
+                    "company_id": self.company.id,
+                    "expected_revenue": 1000,
+                }
+                for partner, contact in (
+                    (self.managed_account, self.contacts[1]),
+                    (self.foreign_account, self.contacts[2]),
+                )
+            ]
+        )
+        as_kam = Lead.with_user(self.kam)
+        self.assertEqual(as_kam.search([("id", "in", (mine | foreign).ids)]), mine)
+        self.assertEqual(self.managed_plan.with_user(self.kam).opportunity_ids, mine)
+        with self.assertRaises(AccessError):
+            mine.with_user(self.kam).write({"expected_revenue": 1})
+        with self.assertRaises(AccessError):
+            foreign.with_user(self.kam).read(["name"])
+        # The rule follows the account: once it changes hands, Olga reads it, Mario no more.
+        self.managed_account.with_company(self.company).kam_manager_id = self.other_kam
+        self.env.invalidate_all()
+        self.assertFalse(as_kam.search([("id", "=", mine.id)]))
+        self.assertEqual(Lead.with_user(self.other_kam).search([("id", "in", (mine | foreign).ids)]), mine | foreign)
+
     def test_directors_see_and_edit_every_plan(self):
         Plan = self.env["kam.account.plan"].with_user(self.director)
         self.assertEqual(Plan.search([("id", "in", self.plans.ids)]), self.plans)
