@@ -66,6 +66,13 @@ class KamCommon(AccountTestInvoicingCommon):
         return cls.env["res.partner"].create([{"name": f"{prefix} {i:03d}", "is_company": True} for i in range(count)])
 
     @classmethod
+    def _plan(cls, partner, kam, **vals):
+        """An account plan of ``partner`` in the test company, run by ``kam``."""
+        return cls.env["kam.account.plan"].create(
+            {"partner_id": partner.id, "company_id": cls.company.id, "kam_id": kam.id, **vals}
+        )
+
+    @classmethod
     def _post_invoices(cls, specs, company=None):
         """Create and post customer invoices; ``specs`` are ``(partner, amount, date[, move_type])``.
 

@@ -89,14 +89,8 @@ class KpiCommon(KamCommon):
         cls._opportunity(cls.anchor, 300, lost_on=day - timedelta(days=10))
         cls._opportunity(cls.anchor, 900, lost_on=day - timedelta(days=120))
         # Plan and reviews
-        cls.plan = cls.env["kam.account.plan"].create(
-            {
-                "partner_id": cls.anchor.id,
-                "company_id": cls.company.id,
-                "kam_id": cls.kam.id,
-                "date_start": day - timedelta(days=60),
-                "date_end": day + timedelta(days=300),
-            }
+        cls.plan = cls._plan(
+            cls.anchor, cls.kam, date_start=day - timedelta(days=60), date_end=day + timedelta(days=300)
         )
         cls.env["kam.account.plan.objective"].create(
             [

@@ -112,15 +112,8 @@ class ReportsCommon(KamCommon):
                 },
             ]
         )
-        Plan = cls.env["kam.account.plan"]
-        cls.plan = Plan.create(
-            {
-                "partner_id": cls.anchor.id,
-                "company_id": cls.company.id,
-                "kam_id": cls.kam.id,
-                "date_start": day - timedelta(days=60),
-                "date_end": day + timedelta(days=300),
-            }
+        cls.plan = cls._plan(
+            cls.anchor, cls.kam, date_start=day - timedelta(days=60), date_end=day + timedelta(days=300)
         )
         cls.env["kam.account.plan.objective"].create(
             [
@@ -157,14 +150,8 @@ class ReportsCommon(KamCommon):
                 "next_steps": "Send the renewal offer",
             }
         )
-        cls.exotic_plan = Plan.create(
-            {
-                "partner_id": cls.exotic.id,
-                "company_id": cls.company.id,
-                "kam_id": cls.other_kam.id,
-                "date_start": day - timedelta(days=30),
-                "date_end": day + timedelta(days=330),
-            }
+        cls.exotic_plan = cls._plan(
+            cls.exotic, cls.other_kam, date_start=day - timedelta(days=30), date_end=day + timedelta(days=330)
         )
         cls.env["kam.account.plan.objective"].create(
             {

@@ -175,11 +175,6 @@ class TestReassignment(KamTeamCommon):
     def _activity(self, record, user, summary):
         return record.activity_schedule(act_type_xmlid="mail.mail_activity_data_todo", user_id=user.id, summary=summary)
 
-    def _plan(self, partner, kam, **vals):
-        return self.env["kam.account.plan"].create(
-            {"partner_id": partner.id, "company_id": self.company.id, "kam_id": kam.id, **vals}
-        )
-
     def _followers(self, record):
         return record.message_follower_ids.partner_id
 
