@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.large_statement import large_statement
 from ..tools.tier_rules import decide_sql, tier_rank_sql
 
 _logger = logging.getLogger(__name__)
@@ -45,9 +46,14 @@ class KamClassification(models.Model):
     _description = "Key account classification"
     _order = "company_id, rank, id"
     _rec_name = "partner_id"
+    # Rows written by runs, a row per customer: the run records who ran it and when, the tier
+    # history who changed what, kam.manager.history who assigned whom. The ORM's create and
+    # write stamps would only repeat them, at two foreign-key checks per row a run inserts.
+    _log_access = False
 
     # The unique (company_id, partner_id) index serves the company's rows; partner_id has its own
-    # for the partner's rows across companies. A run inserts a row per customer: no index more.
+    # for the partner's rows across companies, manager_id one for the rows that have a manager.
+    # A run inserts a row per customer: no index more.
     company_id = fields.Many2one("res.company", required=True, ondelete="cascade")
     partner_id = fields.Many2one("res.partner", string="Customer", required=True, index=True, ondelete="cascade")
     currency_id = fields.Many2one(related="company_id.currency_id")
@@ -62,7 +68,7 @@ class KamClassification(models.Model):
     manager_id = fields.Many2one(
         "res.users",
         string="Key Account Manager",
-        index=True,
+        index="btree_not_null",
         domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
     )
     revenue = fields.Monetary(readonly=True, currency_field="currency_id", aggregator="sum")
@@ -425,21 +431,19 @@ class KamClassification(models.Model):
         engine = self.with_context(kam_without_cost_figures=True)
         engine._flush_stage_sources(company)
         cr = self.env.cr
-        # One large statement: compiling its expressions (JIT) costs more than it saves.
-        cr.execute(SQL("SET LOCAL jit = off"))
-        cr.execute(
-            SQL(
-                """
-                %s
-                SELECT partner_id, row_id, manager_id, old_tier, tier AS new_tier, computed_tier, revenue, rank,
-                       share, cumulative_share, moved
-                  FROM stage
-                """,
-                engine._stage_sql(company, run_date),
+        with large_statement(cr):
+            cr.execute(
+                SQL(
+                    """
+                    %s
+                    SELECT partner_id, row_id, manager_id, old_tier, tier AS new_tier, computed_tier, revenue,
+                           rank, share, cumulative_share, moved
+                      FROM stage
+                    """,
+                    engine._stage_sql(company, run_date),
+                )
             )
-        )
-        rows = cr.dictfetchall()
-        cr.execute(SQL("SET LOCAL jit TO DEFAULT"))
+            rows = cr.dictfetchall()
         for row in rows:
             row["old_tier"] = row["old_tier"] or False
             row["new_tier"] = row["new_tier"] or False
@@ -482,105 +486,103 @@ class KamClassification(models.Model):
     def _apply_stage(self, company, run, run_date):
         """Write what changes, in one statement: the rows that differ (new rows with their
         figures, once), and for each tier change a history line and, for changes worth a
-        note, a chatter note; the new key accounts without a manager are
-        listed on the run. Returns the run's figures, counted on the stage."""
+        note, a chatter note. Returns the run's figures, counted on the stage, with the new
+        key accounts that have no manager."""
         self._flush_stage_sources(company)
         self.env["kam.classification.run"].flush_model()
         History = self.env["kam.tier.history"]
         columns = self._stage_columns()
-        unassigned = self.env["kam.classification.run"]._fields["unassigned_partner_ids"]
-        now = fields.Datetime.now()
-        uid = self.env.uid
+        # The company's initial classification: no run before this one.
+        initial = SQL(
+            "NOT EXISTS (SELECT FROM kam_classification_run r WHERE r.company_id = %s AND r.id <> %s)",
+            company.id,
+            run.id,
+        )
 
         def ident(name, prefix=None):
             return SQL("%s.%s", SQL.identifier(prefix), SQL.identifier(name)) if prefix else SQL.identifier(name)
 
         cr = self.env.cr
-        # One large statement: compiling its expressions (JIT) costs more than it saves.
-        cr.execute(SQL("SET LOCAL jit = off"))
-        cr.execute(
-            SQL(
-                """
-                %(stage)s,
-                ins AS (
-                    INSERT INTO kam_classification (company_id, partner_id, %(columns)s,
-                                                    create_uid, create_date, write_uid, write_date)
-                    SELECT %(company)s, s.partner_id, %(s_columns)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                      FROM stage s
-                     WHERE s.row_id IS NULL
-                    RETURNING id, partner_id
-                ),
-                upd AS (
-                    UPDATE kam_classification k
-                       SET %(assignments)s, write_uid = %(uid)s, write_date = %(now)s
-                      FROM stage s
-                     WHERE k.id = s.row_id
-                    RETURNING k.id
-                ),
-                moved AS (
-                    SELECT s.*, COALESCE(s.row_id, i.id) AS classification_id
-                      FROM stage s
-                      LEFT JOIN ins i ON s.row_id IS NULL AND i.partner_id = s.partner_id
-                     WHERE s.moved
-                ),
-                history AS (%(history)s),
-                notes AS (%(notes)s),
-                -- The tiers before the run: the counts after it follow from the changes.
-                before AS (
-                    SELECT count(*) FILTER (WHERE tier = 'a') AS tier_a, count(*) FILTER (WHERE tier = 'b') AS tier_b,
-                           count(*) FILTER (WHERE tier = 'c') AS tier_c
-                      FROM kam_classification
-                     WHERE company_id = %(company)s
-                ),
-                unassigned AS (
-                    INSERT INTO %(rel)s (%(rel_run)s, %(rel_partner)s)
-                    SELECT %(run)s, m.partner_id FROM moved m WHERE m.tier = 'a' AND m.manager_id IS NULL
-                    RETURNING 1
-                )
-                SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd) AS written,
-                       (SELECT count(*) FROM history) AS history_lines,
-                       (SELECT count(*) FROM notes) AS notes,
-                       %(tier_counts)s,
-                       count(*) FILTER (WHERE s.moved) AS changed,
-                       count(*) FILTER (WHERE s.moved AND %(new_rank)s > %(old_rank)s) AS promoted,
-                       count(*) FILTER (WHERE s.moved AND %(new_rank)s < %(old_rank)s) AS demoted,
-                       count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'b') AS first_b,
-                       count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'c') AS first_c,
-                       array_agg(s.partner_id ORDER BY s.rank, s.partner_id)
-                           FILTER (WHERE s.moved AND s.tier = 'a' AND s.manager_id IS NULL) AS unassigned,
-                       json_agg(json_build_object('partner_id', s.partner_id, 'manager_id', s.manager_id,
-                                                  'new_tier', s.tier))
-                           FILTER (WHERE s.moved AND s.old_tier = 'a' AND s.manager_id IS NOT NULL) AS demoted_accounts
-                  FROM stage s
-                """,
-                stage=self._stage_sql(company, run_date),
-                columns=SQL(", ").join(ident(name) for name in columns),
-                s_columns=SQL(", ").join(ident(name, "s") for name in columns),
-                assignments=SQL(", ").join(SQL("%s = %s", ident(name), ident(name, "s")) for name in columns),
-                company=company.id,
-                uid=uid,
-                now=now,
-                run=run.id,
-                history=History._engine_history_sql(run, run_date, "moved"),
-                notes=History._engine_notes_sql(company, "moved"),
-                rel=SQL.identifier(unassigned.relation),
-                rel_run=SQL.identifier(unassigned.column1),
-                rel_partner=SQL.identifier(unassigned.column2),
-                tier_counts=SQL(", ").join(
-                    SQL(
-                        """(SELECT %(name)s FROM before) + count(*) FILTER (WHERE s.moved AND s.tier = %(tier)s)
-                           - count(*) FILTER (WHERE s.moved AND s.old_tier = %(tier)s) AS %(name)s""",
-                        tier=tier,
-                        name=SQL.identifier(f"tier_{tier}"),
+        with large_statement(cr):
+            cr.execute(
+                SQL(
+                    """
+                    %(stage)s,
+                    -- New rows get their id here, so that their history lines need no join with the
+                    -- INSERT; in customer order, so that the foreign-key checks read res_partner,
+                    -- and then these rows, in order.
+                    staged AS (
+                        SELECT s.*, COALESCE(s.row_id, nextval(%(sequence)s)) AS classification_id
+                          FROM stage s
+                         ORDER BY s.partner_id
+                    ),
+                    ins AS (
+                        INSERT INTO kam_classification (id, company_id, partner_id, %(columns)s)
+                        SELECT s.classification_id, %(company)s, s.partner_id, %(s_columns)s
+                          FROM staged s
+                         WHERE s.row_id IS NULL
+                        RETURNING 1
+                    ),
+                    upd AS (
+                        UPDATE kam_classification k
+                           SET %(assignments)s
+                          FROM staged s
+                         WHERE k.id = s.row_id
+                        RETURNING 1
+                    ),
+                    moved AS (SELECT * FROM staged WHERE moved),
+                    history AS (%(history)s),
+                    notes AS (%(notes)s),
+                    -- The tiers before the run: the counts after it follow from the changes.
+                    before AS (
+                        SELECT count(*) FILTER (WHERE tier = 'a') AS tier_a,
+                               count(*) FILTER (WHERE tier = 'b') AS tier_b,
+                               count(*) FILTER (WHERE tier = 'c') AS tier_c
+                          FROM kam_classification
+                         WHERE company_id = %(company)s
                     )
-                    for tier in ("a", "b", "c")
-                ),
-                new_rank=tier_rank_sql(SQL("s.tier")),
-                old_rank=tier_rank_sql(SQL("s.old_tier")),
+                    SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd) AS written,
+                           %(initial)s AS initial,
+                           (SELECT count(*) FROM history) AS history_lines,
+                           (SELECT count(*) FROM notes) AS notes,
+                           %(tier_counts)s,
+                           count(*) FILTER (WHERE s.moved) AS changed,
+                           count(*) FILTER (WHERE s.moved AND %(new_rank)s > %(old_rank)s) AS promoted,
+                           count(*) FILTER (WHERE s.moved AND %(new_rank)s < %(old_rank)s) AS demoted,
+                           count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'a') AS first_a,
+                           count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'b') AS first_b,
+                           count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'c') AS first_c,
+                           array_agg(s.partner_id ORDER BY s.rank, s.partner_id)
+                               FILTER (WHERE s.moved AND s.tier = 'a' AND s.manager_id IS NULL) AS unassigned,
+                           json_agg(json_build_object('partner_id', s.partner_id, 'manager_id', s.manager_id,
+                                                      'new_tier', s.tier))
+                               FILTER (WHERE s.moved AND s.old_tier = 'a' AND s.manager_id IS NOT NULL)
+                               AS demoted_accounts
+                      FROM stage s
+                    """,
+                    stage=self._stage_sql(company, run_date),
+                    columns=SQL(", ").join(ident(name) for name in columns),
+                    s_columns=SQL(", ").join(ident(name, "s") for name in columns),
+                    assignments=SQL(", ").join(SQL("%s = %s", ident(name), ident(name, "s")) for name in columns),
+                    company=company.id,
+                    sequence=f"{self._table}_id_seq",
+                    history=History._engine_history_sql(run, run_date, "moved"),
+                    notes=History._engine_notes_sql(company, "moved", initial),
+                    initial=initial,
+                    tier_counts=SQL(", ").join(
+                        SQL(
+                            """(SELECT %(name)s FROM before) + count(*) FILTER (WHERE s.moved AND s.tier = %(tier)s)
+                               - count(*) FILTER (WHERE s.moved AND s.old_tier = %(tier)s) AS %(name)s""",
+                            tier=tier,
+                            name=SQL.identifier(f"tier_{tier}"),
+                        )
+                        for tier in ("a", "b", "c")
+                    ),
+                    new_rank=tier_rank_sql(SQL("s.tier")),
+                    old_rank=tier_rank_sql(SQL("s.old_tier")),
+                )
             )
-        )
-        summary = cr.dictfetchone()
-        cr.execute(SQL("SET LOCAL jit TO DEFAULT"))
+            summary = cr.dictfetchone()
         summary["unassigned"] = summary["unassigned"] or []
         summary["demoted_accounts"] = summary["demoted_accounts"] or []
         self.invalidate_model()

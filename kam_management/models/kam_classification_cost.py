@@ -390,7 +390,6 @@ class KamClassification(models.Model):
         date_from, date_to = self._window(company, run_date)
         values = self._cost_figure_values(company)
         columns = (*COST_FIGURES, *COST_RANKING)
-        now = fields.Datetime.now()
 
         def ident(name, prefix=None):
             return SQL("%s.%s", SQL.identifier(prefix), SQL.identifier(name)) if prefix else SQL.identifier(name)
@@ -419,16 +418,15 @@ class KamClassification(models.Model):
             ins AS (
                 INSERT INTO kam_classification (
                     company_id, partner_id, revenue, share, runs_below, locked, lock_differs,
-                    is_key_account, %(columns)s, create_uid, create_date, write_uid, write_date)
-                SELECT %(company)s, new.partner_id, 0, 0, 0, false, false, false, %(new_columns)s,
-                       %(uid)s, %(now)s, %(uid)s, %(now)s
+                    is_key_account, %(columns)s)
+                SELECT %(company)s, new.partner_id, 0, 0, 0, false, false, false, %(new_columns)s
                   FROM new
                  WHERE new.id IS NULL
                 RETURNING id
             ),
             upd AS (
                 UPDATE kam_classification k
-                   SET %(assignments)s, write_uid = %(uid)s, write_date = %(now)s
+                   SET %(assignments)s
                   FROM new
                  WHERE k.id = new.id AND (%(differ)s)
                 RETURNING k.id
@@ -445,8 +443,6 @@ class KamClassification(models.Model):
             levels=self._cost_levels(company),
             windows=self._cost_ranking_windows(),
             has_figures=self._cost_has_figures_sql({name: ident(name, "v") for name in values}),
-            uid=self.env.uid,
-            now=now,
             columns=SQL(", ").join(ident(name) for name in columns),
             new_columns=SQL(", ").join(ident(name, "new") for name in columns),
             assignments=SQL(", ").join(SQL("%s = %s", ident(name), ident(name, "new")) for name in columns),

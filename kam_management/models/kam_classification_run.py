@@ -2,7 +2,8 @@ from collections import defaultdict
 
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
+from odoo.tools import SQL
 
 
 class KamClassificationRun(models.Model):
@@ -26,7 +27,8 @@ class KamClassificationRun(models.Model):
     unassigned_partner_ids = fields.Many2many(
         "res.partner",
         string="New key accounts without manager",
-        readonly=True,
+        compute="_compute_unassigned_partner_ids",
+        help="The customers this run made key accounts that still have no Key Account Manager.",
     )
     history_ids = fields.One2many("kam.tier.history", "run_id", string="Changes")
 
@@ -35,11 +37,34 @@ class KamClassificationRun(models.Model):
         for run in self:
             run.name = _("Reclassification of %(company)s on %(date)s", company=run.company_id.name, date=run.date)
 
+    @api.depends("history_ids.new_tier", "history_ids.classification_id.manager_id")
+    def _compute_unassigned_partner_ids(self):
+        """Read from the run's history lines, so that the list shrinks as the directors
+        assign managers; one query for all the runs, in the order the run ranked them."""
+        self.env["kam.tier.history"].flush_model(["run_id", "new_tier", "rank", "classification_id"])
+        self.env["kam.classification"].flush_model(["partner_id", "manager_id"])
+        partners_by_run = {}
+        if self.ids:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT h.run_id, array_agg(k.partner_id ORDER BY h.rank, k.partner_id)
+                      FROM kam_tier_history h
+                      JOIN kam_classification k ON k.id = h.classification_id
+                     WHERE h.run_id = ANY(%s) AND h.new_tier = 'a' AND k.manager_id IS NULL
+                     GROUP BY h.run_id
+                    """,
+                    self.ids,
+                )
+            )
+            partners_by_run = dict(self.env.cr.fetchall())
+        for run in self:
+            run.unassigned_partner_ids = [Command.set(partners_by_run.get(run.id, []))]
+
     def _after_apply(self, summary):
         """Record the outcome, put unassigned key accounts before the directors, warn demoted KAMs.
 
-        ``summary`` is what the run's statement counted (``kam.classification._apply_stage``);
-        the new key accounts without a manager are already listed on the run.
+        ``summary`` is what the run's statement counted (``kam.classification._apply_stage``).
         """
         self.ensure_one()
         self.write(
@@ -52,7 +77,9 @@ class KamClassificationRun(models.Model):
                 "tier_c_count": summary["tier_c"],
             }
         )
-        if summary["first_b"] or summary["first_c"]:
+        if summary["initial"] and summary["changed"]:
+            self._post_initial_classification(summary["first_a"], summary["first_b"], summary["first_c"])
+        elif summary["first_b"] or summary["first_c"]:
             self._post_first_classifications(summary["first_b"], summary["first_c"])
         if summary["unassigned"]:
             self._ask_directors_to_assign(summary["unassigned"])
@@ -71,6 +98,24 @@ class KamClassificationRun(models.Model):
                 "%(count)s customers were classified for the first time: %(b)s in tier B and %(c)s in "
                 "tier C. Each has a line in the tier history; no note was posted on them.",
                 count=tier_b + tier_c,
+                b=tier_b,
+                c=tier_c,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _post_initial_classification(self, tier_a, tier_b, tier_c):
+        """One note on the company's initial run instead of one per customer: installing the
+        addon on a large database must not write thousands of notes saying the same thing."""
+        self.message_post(
+            body=Markup("<p>%s</p>")
+            % _(
+                "Initial classification: %(count)s customers were classified, %(a)s as key accounts "
+                "(tier A), %(b)s in tier B and %(c)s in tier C. Each has a line in the tier history; "
+                "no note was posted on them. From now on, each change of tier and each new key "
+                "account is noted on the customer.",
+                count=tier_a + tier_b + tier_c,
+                a=tier_a,
                 b=tier_b,
                 c=tier_c,
             ),

@@ -11,6 +11,7 @@ from odoo.tools.sql import create_index
 
 from ..tools import health_rules
 from ..tools.health_rules import BANDS, SIGNAL_NAMES, SIGNALS
+from ..tools.large_statement import large_statement
 from .kam_classification import TIERS
 
 _logger = logging.getLogger(__name__)
@@ -427,94 +428,93 @@ class KamKpiSnapshot(models.Model):
         month_end = month_start + relativedelta(months=1, days=-1)
         now = fields.Datetime.now()
         update_columns = [name for name in KPI_COLUMNS if name != "partner_id"]
-        # One large statement a day: compiling its expressions (JIT) costs more than it saves.
-        self.env.cr.execute(SQL("SET LOCAL jit = off"))
-        self.env.cr.execute(
-            SQL(
-                """
-                %(ctes)s,
-                latest AS (
-                    SELECT NOT EXISTS (SELECT 1 FROM kam_kpi_snapshot x
-                                        WHERE x.company_id = %(company)s AND x.date > %(date)s) AS flag
-                ),
-                later AS (
-                    SELECT DISTINCT x.partner_id FROM kam_kpi_snapshot x
-                     WHERE x.company_id = %(company)s AND x.date > %(date)s AND x.date <= %(month_end)s
-                ),
-                rows AS (
-                    SELECT f.*, latest.flag AS is_latest, later.partner_id IS NULL AS is_month_end
-                      FROM final f
-                     CROSS JOIN latest
-                      LEFT JOIN later ON later.partner_id = f.partner_id
-                ),
-                upsert AS (
-                    INSERT INTO kam_kpi_snapshot (company_id, date, %(columns)s,
-                                                  create_uid, create_date, write_uid, write_date)
-                    SELECT %(company)s, %(date)s, %(row_columns)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                      FROM rows r
-                    ON CONFLICT (partner_id, company_id, date) DO UPDATE
-                       SET %(assignments)s, write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-                     WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
-                    RETURNING 1
-                ),
-                stale AS (
-                    DELETE FROM kam_kpi_snapshot x
-                     WHERE x.company_id = %(company)s AND x.date = %(date)s
-                       AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.partner_id = x.partner_id)
-                    RETURNING 1
-                ),
-                demote AS (
-                    -- Earlier rows stop being the latest (when this day is the latest) and the
-                    -- month-end (when this day ends their month): one UPDATE, each row once.
-                    UPDATE kam_kpi_snapshot x
-                       SET is_latest = x.is_latest AND NOT d.lose_latest,
-                           is_month_end = x.is_month_end AND NOT d.lose_month_end
-                      FROM (
-                          -- A join, not ``IN (SELECT ... FROM rows)``: that subquery on a CTE
-                          -- is not hashed, and would scan the day's rows once per earlier row.
-                          SELECT y.id, latest.flag AS lose_latest,
-                                 (y.date >= %(month_start)s AND month_end.partner_id IS NOT NULL) AS lose_month_end
-                            FROM kam_kpi_snapshot y
-                           CROSS JOIN latest
-                            LEFT JOIN (SELECT DISTINCT r.partner_id FROM rows r WHERE r.is_month_end) month_end
-                                   ON month_end.partner_id = y.partner_id
-                           WHERE y.company_id = %(company)s AND y.date < %(date)s
-                             AND (y.is_latest OR (y.is_month_end AND y.date >= %(month_start)s))
-                      ) d
-                     WHERE x.id = d.id AND ((x.is_latest AND d.lose_latest) OR (x.is_month_end AND d.lose_month_end))
-                    RETURNING 1
+        with large_statement(self.env.cr):
+            self.env.cr.execute(
+                SQL(
+                    """
+                    %(ctes)s,
+                    latest AS (
+                        SELECT NOT EXISTS (SELECT 1 FROM kam_kpi_snapshot x
+                                            WHERE x.company_id = %(company)s AND x.date > %(date)s) AS flag
+                    ),
+                    later AS (
+                        SELECT DISTINCT x.partner_id FROM kam_kpi_snapshot x
+                         WHERE x.company_id = %(company)s AND x.date > %(date)s AND x.date <= %(month_end)s
+                    ),
+                    rows AS (
+                        SELECT f.*, latest.flag AS is_latest, later.partner_id IS NULL AS is_month_end
+                          FROM final f
+                         CROSS JOIN latest
+                          LEFT JOIN later ON later.partner_id = f.partner_id
+                    ),
+                    upsert AS (
+                        INSERT INTO kam_kpi_snapshot (company_id, date, %(columns)s,
+                                                      create_uid, create_date, write_uid, write_date)
+                        SELECT %(company)s, %(date)s, %(row_columns)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                          FROM rows r
+                        ON CONFLICT (partner_id, company_id, date) DO UPDATE
+                           SET %(assignments)s, write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                         WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
+                        RETURNING 1
+                    ),
+                    stale AS (
+                        DELETE FROM kam_kpi_snapshot x
+                         WHERE x.company_id = %(company)s AND x.date = %(date)s
+                           AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.partner_id = x.partner_id)
+                        RETURNING 1
+                    ),
+                    demote AS (
+                        -- Earlier rows stop being the latest (when this day is the latest) and the
+                        -- month-end (when this day ends their month): one UPDATE, each row once.
+                        UPDATE kam_kpi_snapshot x
+                           SET is_latest = x.is_latest AND NOT d.lose_latest,
+                               is_month_end = x.is_month_end AND NOT d.lose_month_end
+                          FROM (
+                              -- A join, not ``IN (SELECT ... FROM rows)``: that subquery on a CTE
+                              -- is not hashed, and would scan the day's rows once per earlier row.
+                              SELECT y.id, latest.flag AS lose_latest,
+                                     (y.date >= %(month_start)s AND month_end.partner_id IS NOT NULL) AS lose_month_end
+                                FROM kam_kpi_snapshot y
+                               CROSS JOIN latest
+                                LEFT JOIN (SELECT DISTINCT r.partner_id FROM rows r WHERE r.is_month_end) month_end
+                                       ON month_end.partner_id = y.partner_id
+                               WHERE y.company_id = %(company)s AND y.date < %(date)s
+                                 AND (y.is_latest OR (y.is_month_end AND y.date >= %(month_start)s))
+                          ) d
+                         WHERE x.id = d.id
+                           AND ((x.is_latest AND d.lose_latest) OR (x.is_month_end AND d.lose_month_end))
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM upsert) + (SELECT count(*) FROM stale) AS written,
+                           (SELECT json_agg(json_build_object(
+                                       'partner_id', r.partner_id, 'manager_id', r.manager_id, 'tier', r.tier,
+                                       'notify_contact', r.notify_contact, 'notify_health', r.notify_health,
+                                       'health_score', r.health_score, 'health_band', r.health_band,
+                                       'health_change', r.health_change, 'days_since_contact', r.days_since_contact,
+                                       'contact_interval', r.contact_interval, %(losses_json)s))
+                              FROM rows r WHERE r.notify_contact OR r.notify_health) AS alerts
+                    """,
+                    ctes=self._kpi_ctes(company, date, plans, alerts),
+                    company=company.id,
+                    date=date,
+                    month_start=month_start,
+                    month_end=month_end,
+                    uid=self.env.uid,
+                    now=now,
+                    columns=SQL(", ").join(SQL.identifier(name) for name in KPI_COLUMNS),
+                    row_columns=SQL(", ").join(SQL("r.%s", SQL.identifier(name)) for name in KPI_COLUMNS),
+                    assignments=SQL(", ").join(
+                        SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name)) for name in update_columns
+                    ),
+                    current=SQL(", ").join(SQL("kam_kpi_snapshot.%s", SQL.identifier(name)) for name in update_columns),
+                    excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(name)) for name in update_columns),
+                    losses_json=SQL(", ").join(
+                        SQL("%s, r.%s", f"health_loss_{name}", SQL.identifier(f"health_loss_{name}"))
+                        for name in SIGNAL_NAMES
+                    ),
                 )
-                SELECT (SELECT count(*) FROM upsert) + (SELECT count(*) FROM stale) AS written,
-                       (SELECT json_agg(json_build_object(
-                                   'partner_id', r.partner_id, 'manager_id', r.manager_id, 'tier', r.tier,
-                                   'notify_contact', r.notify_contact, 'notify_health', r.notify_health,
-                                   'health_score', r.health_score, 'health_band', r.health_band,
-                                   'health_change', r.health_change, 'days_since_contact', r.days_since_contact,
-                                   'contact_interval', r.contact_interval, %(losses_json)s))
-                          FROM rows r WHERE r.notify_contact OR r.notify_health) AS alerts
-                """,
-                ctes=self._kpi_ctes(company, date, plans, alerts),
-                company=company.id,
-                date=date,
-                month_start=month_start,
-                month_end=month_end,
-                uid=self.env.uid,
-                now=now,
-                columns=SQL(", ").join(SQL.identifier(name) for name in KPI_COLUMNS),
-                row_columns=SQL(", ").join(SQL("r.%s", SQL.identifier(name)) for name in KPI_COLUMNS),
-                assignments=SQL(", ").join(
-                    SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name)) for name in update_columns
-                ),
-                current=SQL(", ").join(SQL("kam_kpi_snapshot.%s", SQL.identifier(name)) for name in update_columns),
-                excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(name)) for name in update_columns),
-                losses_json=SQL(", ").join(
-                    SQL("%s, r.%s", f"health_loss_{name}", SQL.identifier(f"health_loss_{name}"))
-                    for name in SIGNAL_NAMES
-                ),
             )
-        )
-        written, alert_rows = self.env.cr.fetchone()
-        self.env.cr.execute(SQL("SET LOCAL jit TO DEFAULT"))
+            written, alert_rows = self.env.cr.fetchone()
         self._analyze_if_grown(written)
         self.invalidate_model()
         if alert_rows:

@@ -93,12 +93,13 @@ class KamTierHistory(models.Model):
         )
 
     @api.model
-    def _engine_notes_sql(self, company, source):
+    def _engine_notes_sql(self, company, source, initial):
         """The INSERT of the customers' chatter notes for the tier changes of ``source``.
 
-        A change of an existing tier, and any gain or loss of A, is noted on the customer; a
-        first classification in B or C is not (its history line says it, and the run sums
-        them up). The body is built by the database from a template translated once.
+        A change of an existing tier, and any gain or loss of A, is noted on the customer. A
+        first classification is not, but for a new key account after the company's initial
+        classification (``initial``: an SQL condition): its history line says it, and the
+        run sums them up. The body is built by the database from a template translated once.
         """
         labels = dict(self._fields["new_tier"]._description_selection(self.env))
         none_label = self.env._("not classified")
@@ -132,9 +133,10 @@ class KamTierHistory(models.Model):
                           to_char(m.revenue, 'FM999,999,999,999,999,990.00'), to_char(m.share, 'FM9990.0')),
                    %(author)s, %(now)s, %(uid)s, %(now)s, %(uid)s, %(now)s
               FROM %(source)s m
-             WHERE m.old_tier IS NOT NULL OR m.tier = 'a'
+             WHERE m.old_tier IS NOT NULL OR (m.tier = 'a' AND NOT %(initial)s)
             RETURNING 1
             """,
+            initial=initial,
             company=company.id,
             subtype=self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note"),
             body=body,

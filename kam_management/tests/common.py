@@ -131,6 +131,13 @@ class KamCommon(AccountTestInvoicingCommon):
             [("company_id", "=", (company or self.company).id), ("partner_id", "=", partner.id)]
         )
 
+    def _row_versions(self, rows):
+        """``{id: ctid}`` of classification rows: any UPDATE gives a row a new ctid, even one
+        that sets the same values, so equal versions prove that nothing was written."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT id, ctid::text FROM kam_classification WHERE id = ANY(%s)", [rows.ids])
+        return dict(self.env.cr.fetchall())
+
     def _tiers(self, partners, company=None):
         company = company or self.company
         return [p.with_company(company).kam_tier or False for p in partners]

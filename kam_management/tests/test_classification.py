@@ -296,14 +296,16 @@ class TestClassification(KamCommon):
         self._post_invoices([(p, 100 * (i + 1) ** 2, self.months_ago(1)) for i, p in enumerate(customers)])
         self._run()
         rows = self.Classification.search([("company_id", "=", self.company.id)])
-        before = rows.read(["tier", "revenue", "rank", "share", "cumulative_share", "write_date"])
+        before = rows.read(["tier", "revenue", "rank", "share", "cumulative_share"])
+        versions = self._row_versions(rows)
         history_count = self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)])
         message_count = self.env["mail.message"].search_count(
             [("model", "=", "res.partner"), ("res_id", "in", customers.ids)]
         )
         run = self._run()
         self.assertEqual(run.changed_count, 0)
-        self.assertEqual(rows.read(["tier", "revenue", "rank", "share", "cumulative_share", "write_date"]), before)
+        self.assertEqual(rows.read(["tier", "revenue", "rank", "share", "cumulative_share"]), before)
+        self.assertEqual(self._row_versions(rows), versions, "a run on the same data rewrote rows")
         self.assertEqual(
             self.env["kam.tier.history"].search_count([("company_id", "=", self.company.id)]), history_count
         )
@@ -313,8 +315,9 @@ class TestClassification(KamCommon):
         )
 
     def test_every_change_is_kept_in_history_and_chatter(self):
-        """A new key account and a changed tier get a history line and a note on the customer."""
-        first, second = self._customers(2)
+        """Every tier change gets a history line; after the initial classification, a new key
+        account and a changed tier also get a note on the customer."""
+        first, second, newcomer = self._customers(3)
         self._post_invoices([(first, 900, self.months_ago(1)), (second, 100, self.months_ago(1))])
         run = self._run()
         history = self.env["kam.tier.history"].search([("partner_id", "=", first.id)])
@@ -324,23 +327,25 @@ class TestClassification(KamCommon):
         self.assertEqual(history.revenue, 900)
         self.assertEqual(history.company_id, self.company)
         self.assertEqual(history.user_id, self.env.user)
-        message = self._notes(first)
-        self.assertEqual(len(message), 1)
-        self.assertIn("not classified → A – Key account", message.body)
-        self.assertIn("revenue 900.00", message.body)
-        self.assertIn("share 90.0 %", message.body)
         self.assertEqual(first.with_company(self.company).kam_tier_history_ids, history)
-        # The second customer overtakes the first: A is lost and gained, both noted.
-        self._post_invoices([(second, 5000, self.months_ago(1))])
+        self.assertFalse(self._notes(first), "the initial classification is noted on the run, not on each customer")
+        # The second customer overtakes the first (A is lost and gained) and a newcomer is a
+        # key account at once: all noted.
+        self._post_invoices([(second, 4900, self.months_ago(1)), (newcomer, 1000, self.months_ago(1))])
         run = self._run(run_date=self.today + relativedelta(days=1))
-        self.assertEqual(self._tiers([first, second]), ["b", "a"])
+        self.assertEqual(self._tiers([first, second, newcomer]), ["b", "a", "a"])
         lost = self.env["kam.tier.history"].search([("partner_id", "=", first.id), ("run_id", "=", run.id)])
         self.assertEqual((lost.old_tier, lost.new_tier), ("a", "b"))
-        self.assertIn("A – Key account → B", self._notes(first)[0].body)
+        self.assertIn("A – Key account → B", self._notes(first).body)
         gained = self.env["kam.tier.history"].search([("partner_id", "=", second.id), ("run_id", "=", run.id)])
         self.assertEqual((gained.old_tier, gained.new_tier), ("b", "a"))
-        self.assertIn("B → A – Key account", self._notes(second)[0].body)
-        self.assertEqual((run.changed_count, run.promoted_count, run.demoted_count), (2, 1, 1))
+        self.assertIn("B → A – Key account", self._notes(second).body)
+        message = self._notes(newcomer)
+        self.assertEqual(len(message), 1)
+        self.assertIn("not classified → A – Key account", message.body)
+        self.assertIn("revenue 1,000.00", message.body)
+        self.assertIn("share 14.5 %", message.body)
+        self.assertEqual((run.changed_count, run.promoted_count, run.demoted_count), (3, 2, 1))
 
     def test_existing_tier_change_is_noted(self):
         """B to C and C to B (no key account involved) change existing tiers: both noted."""
@@ -357,13 +362,37 @@ class TestClassification(KamCommon):
         self.assertIn("B → C", self._notes(middle).body)
         self.assertIn("C → B", self._notes(small).body)
 
-    def test_first_classification_in_b_or_c_gets_history_but_no_note(self):
-        """Unclassified to B or C: a history line, no note on the customer, one summary on the run."""
+    def test_initial_classification_is_noted_once_on_the_run(self):
+        """The company's first run: a history line per customer, one note on the run, none on
+        the customers (installing on a large database must not write a note per customer)."""
         big, middle, small = self._customers(3)
         self._post_invoices(
             [(big, 9000, self.months_ago(1)), (middle, 600, self.months_ago(1)), (small, 400, self.months_ago(1))]
         )
         run = self._run()
+        self.assertEqual(self._tiers([big, middle, small]), ["a", "b", "c"])
+        for partner, tier in ((big, "a"), (middle, "b"), (small, "c")):
+            history = self.env["kam.tier.history"].search([("partner_id", "=", partner.id)])
+            self.assertEqual((history.old_tier, history.new_tier, history.run_id), (False, tier, run))
+            self.assertFalse(self._notes(partner))
+        summary = run.message_ids.filtered(lambda m: "Initial classification" in (m.body or ""))
+        self.assertEqual(len(summary), 1)
+        self.assertIn(
+            "3 customers were classified, 1 as key accounts (tier A), 1 in tier B and 1 in tier C", summary.body
+        )
+        self.assertEqual(run.changed_count, 3)
+
+    def test_first_classification_in_b_or_c_gets_history_but_no_note(self):
+        """After the initial run, unclassified to B or C: a history line, no note on the
+        customer, one summary on the run; unclassified to A is noted."""
+        (veteran,) = self._customers(1, prefix="Veteran")
+        self._post_invoices([(veteran, 100, self.months_ago(1))])
+        self._run()
+        big, middle, small = self._customers(3)
+        self._post_invoices(
+            [(big, 9000, self.months_ago(1)), (middle, 600, self.months_ago(1)), (small, 400, self.months_ago(1))]
+        )
+        run = self._run(run_date=self.today + relativedelta(days=1))
         self.assertEqual(self._tiers([big, middle, small]), ["a", "b", "c"])
         for partner, tier in ((middle, "b"), (small, "c")):
             history = self.env["kam.tier.history"].search([("partner_id", "=", partner.id)])
@@ -374,7 +403,10 @@ class TestClassification(KamCommon):
         self.assertEqual(len(summary), 1)
         self.assertIn("2 customers", summary.body)
         self.assertIn("1 in tier B and 1 in", summary.body)
-        self.assertEqual(run.changed_count, 3)
+        self.assertFalse(run.message_ids.filtered(lambda m: "Initial classification" in (m.body or "")))
+        self.assertEqual(self._tiers([veteran]), ["c"])
+        self.assertIn("A – Key account → C", self._notes(veteran).body)
+        self.assertEqual(run.changed_count, 4, "three first classifications and the veteran's lost A")
 
     def test_new_key_accounts_without_manager_get_one_todo(self):
         customers = self._customers(5)
@@ -390,6 +422,9 @@ class TestClassification(KamCommon):
         self.assertFalse(
             self.env["mail.activity"].search([("res_model", "=", "res.partner"), ("res_id", "in", customers.ids)])
         )
+        # The run's list is what is left to do: a customer given a manager leaves it.
+        customers[2].with_company(self.company).with_user(self.director).kam_manager_id = self.kam
+        self.assertEqual(run.with_user(self.director).unassigned_partner_ids, customers[1] | customers[3])
 
     def test_demoted_key_account_manager_is_notified(self):
         star, rival = self._customers(2)
