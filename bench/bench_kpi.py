@@ -77,8 +77,8 @@ def mark_key_accounts(env, company, users, count=ACCOUNTS):
     cr.execute(
         """
         INSERT INTO kam_classification (company_id, partner_id, tier, revenue, share, runs_below, locked,
-                                        lock_differs, is_key_account, create_uid, create_date, write_uid, write_date)
-        SELECT %(company)s, p.id, 'c', 0, 0, 0, false, false, false, 1, now(), 1, now()
+                                        lock_differs, is_key_account)
+        SELECT %(company)s, p.id, 'c', 0, 0, 0, false, false, false
           FROM res_partner p
          WHERE p.ref LIKE 'KB%%'
         ON CONFLICT (company_id, partner_id) DO NOTHING
@@ -178,15 +178,16 @@ def measure_floor(env, company, run_date, repeat):
     Snapshot = env["kam.kpi.snapshot"]
     query = Snapshot._kpi_select_sql(company, run_date)
 
+    from odoo.addons.kam_management.tools.large_statement import large_statement
+
     def once():
         # Fetched whole: a count(*) would let PostgreSQL drop the joins whose columns it does not
-        # need, figures included. JIT off, as in the daily run.
-        env.cr.execute("SET LOCAL jit = off")
-        t0 = time.perf_counter()
-        env.cr.execute(query)
-        env.cr.fetchall()
-        elapsed = time.perf_counter() - t0
-        env.cr.execute("SET LOCAL jit TO DEFAULT")
+        # need, figures included. With the daily run's settings (JIT off, its work_mem).
+        with large_statement(env.cr):
+            t0 = time.perf_counter()
+            env.cr.execute(query)
+            env.cr.fetchall()
+            elapsed = time.perf_counter() - t0
         return elapsed
 
     return _best(once, repeat)
