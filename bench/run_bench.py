@@ -13,8 +13,9 @@ cost-to-serve figures in the same statement):
 * T steady: the same run again on the same data and date (must change nothing), and the same
   run with the cost figures left out (``kam_without_cost_figures``: the classification alone).
 
-Goals: T first <= 4 x F, T steady <= 2 x F. The full run is also compared with its own floor,
-F + F figures. Then it runs the other benchmark modules, each through its ``run(...)``
+Goals: T first <= 4 x F, T steady <= 2 x F for the classification alone (the issue's T); the
+whole run, which also computes the cost figures, is held to the same goals against its own
+floor, F + F figures. Then it runs the other benchmark modules, each through its ``run(...)``
 function: bench_cost_to_serve.py, bench_reports.py and bench_kpi.py (``--only`` picks some). A
 module that fails is reported and the others still run; the exit code is then non-zero.
 See bench/README.md and docs/benchmarks.md.
@@ -968,7 +969,9 @@ def print_report(args, ctx, data, res):
     label = "T first: empty table, commit included"
     if len(res["firsts"]) > 1:
         label += f" (best of {len(res['firsts'])})"
-    row(label, first["seconds"], GOAL_FIRST, first["queries"], memory_note(res["mem_first"], first))
+    # The T is the 80/20 classification (the "classification alone" rows, against F);
+    # the whole run also computes the cost figures, so it is held to its own floor.
+    row(label, first["seconds"], GOAL_FIRST, first["queries"], memory_note(res["mem_first"], first), goal_on_full=True)
     label = "T first, classification alone: cost figures left out"
     if len(res["firsts_alone"]) > 1:
         label += f" (best of {len(res['firsts_alone'])})"
@@ -984,12 +987,6 @@ def print_report(args, ctx, data, res):
         GOAL_STEADY,
         steady["queries"],
         memory_note(res["mem_steady"], steady),
-    )
-    row(
-        f"T steady, same run against its own floor (best of {args.repeat})",
-        steady["seconds"],
-        GOAL_STEADY,
-        steady["queries"],
         goal_on_full=True,
     )
     alone = res["steady_alone"]
