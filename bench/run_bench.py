@@ -111,7 +111,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--first-repeat",
         type=int,
-        default=int(_env("FIRST_REPEAT", 1)),
+        default=int(_env("FIRST_REPEAT", 3)),
         help="best of N for T first (each on a freshly emptied table)",
     )
     p.add_argument("--repeat", type=int, default=int(_env("REPEAT", 3)), help="best of N for F and T steady")
