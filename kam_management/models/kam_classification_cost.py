@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from ..tools.large_statement import large_statement
+
 QUADRANTS = [
     ("protect", "Protect"),
     ("develop", "Develop"),
@@ -198,8 +200,9 @@ class KamClassification(models.Model):
     def _write_cost_figures(self, company, run_date):
         self.env["kam.account.fact"]._flush_sources()
         self.flush_model()
-        self.env.cr.execute(self._cost_figures_sql(company, run_date))
-        changed = self.env.cr.fetchone()[0]
+        with large_statement(self.env.cr):
+            self.env.cr.execute(self._cost_figures_sql(company, run_date))
+            changed = self.env.cr.fetchone()[0]
         self.invalidate_model()
         self.env["res.partner"].invalidate_model()
         return changed

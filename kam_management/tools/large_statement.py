@@ -4,9 +4,10 @@ from contextlib import contextmanager
 
 from odoo.tools import SQL
 
-# A reclassification or a KPI day handles every customer of a company in one statement: its
-# sorts, hashes and CTEs hold about 100 bytes per customer several times over. PostgreSQL's
-# default work_mem (4 MB) sends them to temporary files from about 40,000 customers on.
+# A reclassification, a cost refresh or a KPI day handles every customer of a company in one
+# statement: its sorts, hashes and CTEs hold about 100 bytes per customer several times over.
+# PostgreSQL's default work_mem (4 MB) sends them to temporary files from about 40,000
+# customers on.
 WORK_MEM = "64MB"
 
 
