@@ -159,7 +159,7 @@ def insert_effort(env, company, run_date, customer_ids, visits, entries, days=73
 
 def reset_figures(env, company):
     """Empty the cost figures of ``company``: the next refresh is a first one."""
-    from odoo.addons.kam_management.models.kam_classification_cost import COST_FIGURES, COST_RANKING
+    from odoo.addons.kam_management.models.kam_classification import COST_FIGURES, COST_RANKING
 
     cr = env.cr
     columns = ", ".join(f"{name} = NULL" for name in (*COST_FIGURES, *COST_RANKING))

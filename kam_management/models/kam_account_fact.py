@@ -1,8 +1,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .kam_classification import TIERS
-from .kam_classification_cost import QUADRANTS
+from ..const import QUADRANTS, TIERS
 
 # Measures of every source row, in this order; a source that does not produce one says 0.
 _MEASURES = (

@@ -134,7 +134,9 @@ class KamClassificationRun(models.Model):
         )
 
     def _ask_directors_to_assign(self, partner_ids):
-        """One to-do per run listing every new key account without a manager."""
+        """One to-do per run listing every new key account without a manager, and a note of
+        whom the team would suggest for each."""
+        self._post_suggested_managers(partner_ids)
         directors = self._directors()
         if not directors:
             return
@@ -151,6 +153,28 @@ class KamClassificationRun(models.Model):
             summary=_("Assign a Key Account Manager to %(count)s new key accounts", count=len(partners)),
             note=listing,
             user_id=responsible.id,
+        )
+
+    def _post_suggested_managers(self, partner_ids):
+        """Next to the to-do, say whom the team would suggest for each new key account."""
+        Classification = self.env["kam.classification"]
+        suggestions = Classification._suggest_managers(self.company_id)
+        if not suggestions:
+            return
+        rows = Classification.sudo().browse(list(suggestions)).filtered(lambda r: r.partner_id.id in partner_ids)
+        if not rows:
+            return
+        items = Markup().join(
+            Markup("<li>%s → %s</li>") % (row.partner_id.display_name, suggestions[row.id].name) for row in rows[:200]
+        )
+        self.message_post(
+            body=Markup("<p>%s</p><ul>%s</ul><p>%s</p>")
+            % (
+                _("Suggested Key Account Managers, by the room each has under the maximum:"),
+                items,
+                _("Assign them from Key Accounts › Team › Key accounts without KAM."),
+            ),
+            subtype_xmlid="mail.mt_note",
         )
 
     def _notify_demoted_managers(self, demoted_by_manager):

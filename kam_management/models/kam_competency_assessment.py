@@ -2,7 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, format_date
 
-from .kam_classification_team import KAM_GROUP, group_id
+from ..const import KAM_GROUP
+from .kam_classification import group_id
 from .kam_competency import LEVEL_MAX, LEVEL_MIN
 
 

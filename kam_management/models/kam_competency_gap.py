@@ -1,8 +1,8 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .kam_classification import TIERS
-from .kam_classification_team import kam_team_sql
+from ..const import TIERS
+from .kam_classification import kam_team_sql
 from .kam_competency import COMPETENCY_CATEGORIES
 
 # One row per (competency, KAM); a competency belongs to one company.

@@ -9,14 +9,13 @@ from odoo.exceptions import AccessError
 from odoo.tools import SQL, format_amount, format_date
 from odoo.tools.sql import create_index
 
+from ..const import DIRECTOR_GROUP, TIERS
 from ..tools import health_rules
 from ..tools.health_rules import BANDS, SIGNAL_NAMES, SIGNALS
 from ..tools.large_statement import large_statement
-from .kam_classification import TIERS
 
 _logger = logging.getLogger(__name__)
 
-DIRECTOR_GROUP = "kam_management.group_kam_director"
 
 # Key of the transaction-scoped advisory lock that serialises the snapshots of a company.
 _SNAPSHOT_LOCK_KEY = 0x4B5049  # "KPI"

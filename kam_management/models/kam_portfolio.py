@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from .kam_classification_team import kam_team_sql
+from .kam_classification import kam_team_sql
 
 # Portfolio rows are keyed by (company, KAM); the id packs both so that it stays the same
 # from one read to the next (a row number would shift when a KAM joins the team).

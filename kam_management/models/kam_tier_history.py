@@ -3,7 +3,8 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .kam_classification import TIERS
+from ..const import MARGIN_SOURCES, QUADRANTS, RANKING_FLAGS, TIERS
+from .kam_classification import COST_FIGURES, COST_RANKING
 
 
 class KamTierHistory(models.Model):
@@ -64,7 +65,7 @@ class KamTierHistory(models.Model):
     def _engine_history_values(self):
         """``{column: expression}`` of a history line, over a row ``m`` of the run's stage
         (its new values, ``old_tier`` and ``classification_id``)."""
-        return {
+        values = {
             "classification_id": SQL("m.classification_id"),
             "old_tier": SQL("m.old_tier"),
             "new_tier": SQL("m.tier"),
@@ -73,6 +74,10 @@ class KamTierHistory(models.Model):
             "cumulative_share": SQL("m.cumulative_share"),
             "rank": SQL("m.rank"),
         }
+        if not self.env.context.get("kam_without_cost_figures"):
+            # A run's history lines keep the cost figures the run computed for the customer.
+            values.update((name, SQL("m.%s", SQL.identifier(name))) for name in (*COST_FIGURES, *COST_RANKING))
+        return values
 
     @api.model
     def _engine_history_sql(self, run, run_date, source):
@@ -147,3 +152,46 @@ class KamTierHistory(models.Model):
             uid=self.env.uid,
             source=SQL.identifier(source),
         )
+
+    # ------------------------------------------------------------------
+    # Cost to serve
+    # ------------------------------------------------------------------
+    # A tier change keeps the cost figures of the customer as the run that made it saw them.
+    invoiced_revenue = fields.Monetary(readonly=True, currency_field="currency_id")
+    cost_of_goods = fields.Monetary(string="Cost of goods", readonly=True, currency_field="currency_id")
+    gross_margin = fields.Monetary(readonly=True, currency_field="currency_id")
+    margin_source = fields.Selection(MARGIN_SOURCES, string="Cost of goods from", readonly=True)
+    visit_cost = fields.Monetary(string="Cost of visits", readonly=True, currency_field="currency_id")
+    other_cost = fields.Monetary(string="Other costs to serve", readonly=True, currency_field="currency_id")
+    cost_to_serve = fields.Monetary(readonly=True, currency_field="currency_id")
+    net_contribution = fields.Monetary(readonly=True, currency_field="currency_id")
+    visit_count = fields.Integer(string="Visits done", readonly=True)
+    visit_hours = fields.Float(string="Hours spent", readonly=True)
+    cost_share = fields.Float(string="Cost to serve (% of revenue)", readonly=True)
+    revenue_per_visit = fields.Monetary(readonly=True, currency_field="currency_id")
+    quadrant = fields.Selection(QUADRANTS, readonly=True)
+    contribution_rank = fields.Integer(readonly=True)
+    ranking_flag = fields.Selection(RANKING_FLAGS, string="Ranking warning", readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        """Rows written by hand (a tier lock) copy the figures of their classification row."""
+        lines = super().create(vals_list)
+        classified = lines.filtered("classification_id")
+        if classified:
+            self._copy_cost_figures(SQL("h.id = ANY(%s)", classified.ids))
+        return lines
+
+    @api.model
+    def _copy_cost_figures(self, where):
+        self.env["kam.classification"].flush_model([*COST_FIGURES, *COST_RANKING])
+        self.flush_model(["classification_id"])
+        columns = (*COST_FIGURES, *COST_RANKING)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE kam_tier_history h SET %s FROM kam_classification k WHERE k.id = h.classification_id AND %s",
+                SQL(", ").join(SQL("%s = k.%s", SQL.identifier(c), SQL.identifier(c)) for c in columns),
+                where,
+            )
+        )
+        self.invalidate_model(list(columns))

@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-KAM_GROUP = "kam_management.group_kam_manager"
+from ..const import KAM_GROUP
 
 VISIT_KINDS = [
     ("visit", "On-site visit"),

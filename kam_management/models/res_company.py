@@ -1,10 +1,29 @@
+import math
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..const import KAM_GROUP
+from ..tools import health_rules
+from ..tools.health_rules import DEFAULT_WEIGHTS, SIGNAL_NAMES
+
+# The company field holding the weight of each health signal.
+WEIGHT_FIELDS = {name: f"kam_health_weight_{name}" for name in SIGNAL_NAMES}
+
+ASSIGNMENT_STRATEGIES = [
+    ("accounts", "Fewest key accounts"),
+    ("revenue", "Least revenue under management"),
+]
+
 
 class ResCompany(models.Model):
+    """Key-account settings of each company: classification, cost to serve, KPIs and health, team."""
+
     _inherit = "res.company"
 
+    # ------------------------------------------------------------------
+    # 80/20 classification
+    # ------------------------------------------------------------------
     kam_threshold_a = fields.Float(
         string="Tier A threshold (%)",
         default=80.0,
@@ -79,3 +98,264 @@ class ResCompany(models.Model):
                         company=company.name,
                     )
                 )
+
+    # ------------------------------------------------------------------
+    # Cost to serve
+    # ------------------------------------------------------------------
+    kam_hourly_cost = fields.Monetary(
+        string="Hourly cost of a salesperson",
+        currency_field="currency_id",
+        compute="_compute_kam_rates",
+        inverse="_inverse_kam_rates",
+        groups=KAM_GROUP,
+        help="Company default in force today. Changing it adds a rate from today on: visits "
+        "dated before keep the cost they had.",
+    )
+    kam_km_cost = fields.Monetary(
+        string="Cost per km",
+        currency_field="currency_id",
+        compute="_compute_kam_rates",
+        inverse="_inverse_kam_rates",
+        groups=KAM_GROUP,
+    )
+    kam_value_line = fields.Float(
+        string="Value line (% of gross margin)",
+        default=80.0,
+        help="High-value customers are those that together make this share of the gross margin "
+        "of the window, ranked from the largest; the customer that crosses the line is included.",
+    )
+    kam_effort_line = fields.Float(
+        string="Effort line (% of revenue)",
+        default=10.0,
+        help="High-effort customers cost at least this share of their revenue to serve; a customer "
+        "with costs to serve and no revenue is always high effort.",
+    )
+    kam_rank_gap = fields.Float(
+        string="Ranking gap (%)",
+        default=25.0,
+        help="Warn when a customer's rank by net contribution and its rank by revenue are apart by "
+        "at least this share of the ranked customers.",
+    )
+
+    def _compute_kam_rates(self):
+        today = fields.Date.context_today(self)
+        rates = self.env["kam.cost.rate"]._lookup({(company.id, False, today) for company in self})
+        for company in self:
+            company.kam_hourly_cost, company.kam_km_cost = rates[(company.id, False, today)]
+
+    def _inverse_kam_rates(self):
+        today = fields.Date.context_today(self)
+        Rate = self.env["kam.cost.rate"]
+        current = Rate._lookup({(company.id, False, today) for company in self})
+        todays = Rate.search([("company_id", "in", self.ids), ("user_id", "=", False), ("date_from", "=", today)])
+        todays_by_company = {rate.company_id.id: rate for rate in todays}
+        for company in self:
+            vals = {"hourly_rate": company.kam_hourly_cost, "km_rate": company.kam_km_cost}
+            if current[(company.id, False, today)] == (vals["hourly_rate"], vals["km_rate"]):
+                continue
+            if company.id in todays_by_company:
+                todays_by_company[company.id].write(vals)
+            else:
+                Rate.create({**vals, "company_id": company.id, "date_from": today})
+
+    @api.constrains("kam_value_line", "kam_effort_line", "kam_rank_gap")
+    def _check_kam_cost_lines(self):
+        for company in self:
+            if not 0.0 < company.kam_value_line <= 100.0:
+                raise ValidationError(
+                    _(
+                        "The value line of %(company)s must lie above 0 and up to 100 %% of the gross "
+                        "margin; 80 is a common choice.",
+                        company=company.name,
+                    )
+                )
+            if company.kam_effort_line < 0.0:
+                raise ValidationError(
+                    _(
+                        "The effort line of %(company)s cannot be negative: enter the share of revenue, "
+                        "such as 10, above which serving a customer is high effort.",
+                        company=company.name,
+                    )
+                )
+            if not 0.0 < company.kam_rank_gap <= 100.0:
+                raise ValidationError(
+                    _(
+                        "The ranking gap of %(company)s must lie above 0 and up to 100 %% of the ranked customers.",
+                        company=company.name,
+                    )
+                )
+
+    # ------------------------------------------------------------------
+    # KPI snapshots, health score and alerts
+    # ------------------------------------------------------------------
+    # Settings of the daily KPI snapshots, the health score and its alerts.
+    kam_kpi_include_b = fields.Boolean(
+        string="Follow tier B accounts too",
+        help="Take the daily KPI snapshot of tier B accounts as well as key accounts (tier A).",
+    )
+    kam_kpi_retention_days = fields.Integer(
+        string="Daily snapshots kept (days)",
+        default=400,
+        help="Daily snapshots older than this are thinned to the last one of each month. "
+        "Keep at least the revenue window.",
+    )
+    kam_contact_interval_a = fields.Integer(
+        string="Contact key accounts every (days)",
+        default=30,
+        help="A tier A account not contacted for longer gets a to-do for its KAM.",
+    )
+    kam_contact_interval_b = fields.Integer(
+        string="Contact tier B accounts every (days)",
+        default=90,
+        help="A followed tier B account not contacted for longer gets a to-do for its KAM.",
+    )
+    kam_health_weight_revenue_trend = fields.Float(
+        string="Weight: revenue trend", default=DEFAULT_WEIGHTS["revenue_trend"]
+    )
+    kam_health_weight_margin_trend = fields.Float(
+        string="Weight: margin trend", default=DEFAULT_WEIGHTS["margin_trend"]
+    )
+    kam_health_weight_contact = fields.Float(string="Weight: contact", default=DEFAULT_WEIGHTS["contact"])
+    kam_health_weight_pipeline_cover = fields.Float(
+        string="Weight: pipeline cover", default=DEFAULT_WEIGHTS["pipeline_cover"]
+    )
+    kam_health_weight_overdue = fields.Float(string="Weight: overdue receivables", default=DEFAULT_WEIGHTS["overdue"])
+    kam_health_weight_satisfaction = fields.Float(
+        string="Weight: satisfaction", default=DEFAULT_WEIGHTS["satisfaction"]
+    )
+    kam_health_weight_plan_progress = fields.Float(
+        string="Weight: plan progress", default=DEFAULT_WEIGHTS["plan_progress"]
+    )
+    kam_health_healthy_from = fields.Float(
+        string="Healthy from (score)", default=80.0, help="Accounts scoring this or more are healthy."
+    )
+    kam_health_risk_below = fields.Float(
+        string="At risk below (score)",
+        default=50.0,
+        help="Accounts scoring less are at risk; between the two bands, they are to watch.",
+    )
+    kam_health_drop_points = fields.Integer(
+        string="Alert on a drop of more than (points)",
+        default=15,
+        help="A key account whose health score falls by more than this in 30 days gets a to-do for "
+        "its KAM and a note to its followers, as one that falls into the at-risk band.",
+    )
+
+    @api.constrains(*WEIGHT_FIELDS.values())
+    def _check_kam_health_weights(self):
+        for company in self:
+            problem = health_rules.check_weights(company._kam_health_weights())
+            if problem == "negative":
+                raise ValidationError(
+                    _(
+                        "The health weights of %(company)s cannot be negative: give each signal 0 (ignored) or more.",
+                        company=company.name,
+                    )
+                )
+            if problem == "zero":
+                raise ValidationError(
+                    _(
+                        "The health weights of %(company)s add up to zero: give at least one signal a weight above 0.",
+                        company=company.name,
+                    )
+                )
+
+    @api.constrains("kam_health_healthy_from", "kam_health_risk_below")
+    def _check_kam_health_bands(self):
+        for company in self:
+            healthy, risk = company.kam_health_healthy_from, company.kam_health_risk_below
+            if not 0.0 < risk < healthy <= 100.0:
+                raise ValidationError(
+                    _(
+                        "The health bands of %(company)s are out of order: the at-risk limit "
+                        "(%(risk)s) must be above 0 and below the healthy limit (%(healthy)s), "
+                        "which is at most 100.",
+                        company=company.name,
+                        risk=risk,
+                        healthy=healthy,
+                    )
+                )
+
+    @api.constrains("kam_contact_interval_a", "kam_contact_interval_b")
+    def _check_kam_contact_intervals(self):
+        for company in self:
+            if company.kam_contact_interval_a < 1 or company.kam_contact_interval_b < 1:
+                raise ValidationError(
+                    _(
+                        "The contact intervals of %(company)s must be at least 1 day.",
+                        company=company.name,
+                    )
+                )
+
+    @api.constrains("kam_kpi_retention_days", "kam_window_months")
+    def _check_kam_kpi_retention_days(self):
+        for company in self:
+            minimum = company._kam_window_days()
+            if company.kam_kpi_retention_days < minimum:
+                raise ValidationError(
+                    _(
+                        "%(company)s keeps daily KPI snapshots for %(days)s days, less than its "
+                        "revenue window of %(months)s months: keep them at least %(minimum)s days.",
+                        company=company.name,
+                        days=company.kam_kpi_retention_days,
+                        months=company.kam_window_months,
+                        minimum=minimum,
+                    )
+                )
+
+    @api.constrains("kam_health_drop_points")
+    def _check_kam_health_drop_points(self):
+        for company in self:
+            if not 1 <= company.kam_health_drop_points <= 100:
+                raise ValidationError(
+                    _(
+                        "The health drop that raises an alert at %(company)s must be between 1 and 100 points.",
+                        company=company.name,
+                    )
+                )
+
+    def _kam_health_weights(self):
+        self.ensure_one()
+        return {name: self[field] for name, field in WEIGHT_FIELDS.items()}
+
+    def _kam_window_days(self):
+        """The longest the revenue window can last, in days (months of 365.25 / 12 days)."""
+        self.ensure_one()
+        return math.ceil(self.kam_window_months * 365.25 / 12)
+
+    # ------------------------------------------------------------------
+    # KAM team
+    # ------------------------------------------------------------------
+    # Settings of the key-account team: how many key accounts a KAM can carry, whom to suggest.
+    kam_max_key_accounts = fields.Integer(
+        string="Maximum key accounts per KAM",
+        default=15,
+        help="Suggestions never give a Key Account Manager more key accounts than this; "
+        "a director may assign more, and is warned.",
+    )
+    kam_assignment_strategy = fields.Selection(
+        ASSIGNMENT_STRATEGIES,
+        string="Suggest the KAM with",
+        default="accounts",
+        required=True,
+        help="Which Key Account Manager has the most room for a new key account: the one "
+        "with the fewest key accounts, or the one with the least revenue under management.",
+    )
+
+    @api.constrains("kam_max_key_accounts")
+    def _check_kam_max_key_accounts(self):
+        for company in self:
+            if company.kam_max_key_accounts < 1:
+                raise ValidationError(
+                    _(
+                        "The maximum number of key accounts per Key Account Manager of %(company)s must be at least 1.",
+                        company=company.name,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = super().create(vals_list)
+        # A new company starts with the competency framework, like the main company.
+        self.env["kam.competency"].sudo()._create_default_framework(companies)
+        return companies

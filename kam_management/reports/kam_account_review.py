@@ -2,8 +2,8 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 
+from ..const import QUADRANTS
 from ..models.kam_classification import TIERS
-from ..models.kam_classification_cost import QUADRANTS
 from .ir_actions_report import wkhtmltopdf_has_patched_qt
 from .kam_report_chart import evolution_svg
 from .kam_report_data import FIGURES, change_ratio, previous_period

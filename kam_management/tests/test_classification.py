@@ -531,6 +531,6 @@ class TestClassification(KamCommon):
 
 
 # Measured once and held: what matters is that both sizes issue the same number.
-# The cost-to-serve refresh at the end of a run adds its statements (kam_classification_cost.py).
+# The cost-to-serve refresh at the end of a run adds its statements (the cost-to-serve section of kam_classification.py).
 QUERIES_FIRST_RUN = 38
 QUERIES_STEADY_RUN = 9

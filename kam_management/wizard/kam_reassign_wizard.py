@@ -2,7 +2,8 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date
 
-from ..models.kam_classification_team import KAM_GROUP, group_id
+from ..const import KAM_GROUP
+from ..models.kam_classification import group_id
 
 
 class KamReassignWizard(models.TransientModel):

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 
-from ..models.kam_classification import TIERS
+from ..const import TIERS
 from ..tools.tier_rules import TIER_RANK
 
 

@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from ..models.kam_classification import TIERS
+from ..const import TIERS
 
 
 class KamTierLockWizard(models.TransientModel):

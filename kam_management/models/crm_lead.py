@@ -1,11 +1,14 @@
 from odoo import _, api, fields, models
 
-KAM_GROUP = "kam_management.group_kam_manager"
+from ..const import KAM_GROUP
 
 
 class CrmLead(models.Model):
     _inherit = "crm.lead"
 
+    # ------------------------------------------------------------------
+    # Visits
+    # ------------------------------------------------------------------
     kam_visit_ids = fields.One2many("kam.visit", "opportunity_id", string="Visits")
     kam_visit_count = fields.Integer(string="Number of visits", compute="_compute_kam_visit_count")
     kam_visit_cost = fields.Monetary(
@@ -53,3 +56,19 @@ class CrmLead(models.Model):
                 "search_default_not_cancelled": 1,
             },
         )
+
+    # ------------------------------------------------------------------
+    # Account plans
+    # ------------------------------------------------------------------
+    kam_plan_count = fields.Integer(
+        string="Account plans", compute="_compute_kam_plan_count", groups="sales_team.group_sale_salesman"
+    )
+
+    def _compute_kam_plan_count(self):
+        counts = self.env["kam.account.plan"]._plan_counts(self.partner_id.commercial_partner_id)
+        for lead in self:
+            lead.kam_plan_count = counts.get(lead.partner_id.commercial_partner_id.id, 0)
+
+    def action_view_kam_plans(self):
+        self.ensure_one()
+        return self.env["kam.account.plan"]._action_for_account(self.partner_id.commercial_partner_id)
