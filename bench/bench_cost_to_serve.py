@@ -20,141 +20,16 @@ built by run_bench.py:
     python3 bench/bench_cost_to_serve.py --db kam_bench [--visits 300000] [--entries 100000]
 """
 
-import json
-import os
 import sys
 import time
 
-MARKER_KEY = "kam_bench.cost_dataset"
+from dataset import insert_effort
+from harness import bench_customer_ids, fmt_s, logger, run_standalone, standalone_parser
+
 GOAL = 2.0
-SEED = 0.42
-
-VISITS_SQL = """
-INSERT INTO kam_visit (
-    partner_id, commercial_partner_id, user_id, company_id, kind, state,
-    start, stop, duration, date, travel_time, distance, expenses,
-    hourly_rate, km_rate, cost, create_uid, create_date, write_uid, write_date)
-SELECT c.partner_id, c.partner_id, %(user)s, %(company)s, v.kind, v.state,
-       v.start, v.start + make_interval(mins => (v.duration * 60)::int), v.duration, v.start::date,
-       v.travel_time, v.distance, v.expenses,
-       %(hourly)s, %(per_km)s,
-       round(((v.duration + v.travel_time) * %(hourly)s + v.distance * %(per_km)s + v.expenses)::numeric, 2),
-       1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
-  FROM (SELECT g,
-               floor(random() * %(n)s)::int AS customer,
-               (ARRAY['visit', 'visit', 'visit', 'remote', 'call', 'other'])[1 + floor(random() * 6)::int] AS kind,
-               CASE WHEN random() < 0.9 THEN 'done' WHEN random() < 0.7 THEN 'planned' ELSE 'cancelled' END AS state,
-               (%(run_date)s::date - floor(random() * %(days)s)::int)
-                   + make_interval(hours => 7 + floor(random() * 10)::int) AS start,
-               (0.25 * (1 + floor(random() * 12)))::float8 AS duration,
-               (0.5 * floor(random() * 6))::float8 AS travel_time,
-               round((random() * 300)::numeric, 1)::float8 AS distance,
-               round((random() * 60)::numeric, 2) AS expenses
-          FROM generate_series(1, %(m)s) g) v
-  JOIN bench_cost_customer c ON c.i = v.customer
-"""
-
-ENTRIES_SQL = """
-INSERT INTO kam_cost_entry (
-    name, partner_id, commercial_partner_id, company_id, user_id, date, category_id,
-    currency_id, amount, amount_company, create_uid, create_date, write_uid, write_date)
-SELECT 'Bench cost ' || v.g, c.partner_id, c.partner_id, %(company)s, %(user)s, v.day, v.category,
-       %(currency)s, v.amount, v.amount, 1, now() AT TIME ZONE 'UTC', 1, now() AT TIME ZONE 'UTC'
-  FROM (SELECT g,
-               floor(random() * %(n)s)::int AS customer,
-               %(run_date)s::date - floor(random() * %(days)s)::int AS day,
-               (%(categories)s::int[])[1 + floor(random() * %(n_categories)s)::int] AS category,
-               round((5 + random() * 995)::numeric, 2) AS amount
-          FROM generate_series(1, %(m)s) g) v
-  JOIN bench_cost_customer c ON c.i = v.customer
-"""
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] cost-to-serve: {msg}", flush=True)
-
-
-def fmt_s(seconds):
-    return f"{seconds:.3f} s" if seconds < 10 else f"{seconds:.1f} s"
-
-
-def insert_effort(env, company, run_date, customer_ids, visits, entries, days=730, seed=SEED):
-    """Bulk-insert the visits and cost entries of the bench (once), then ANALYZE.
-
-    The random draws start from ``seed`` (PostgreSQL ``setseed``): the same data set each time.
-    """
-    cr = env.cr
-    Param = env["ir.config_parameter"].sudo()
-    wanted = {
-        "visits": visits,
-        "entries": entries,
-        "company_id": company.id,
-        "customers": len(customer_ids),
-        "seed": seed,
-    }
-    marker = json.loads(Param.get_param(MARKER_KEY) or "{}")
-    if {key: marker.get(key) for key in wanted} == wanted:
-        log(f"reusing {visits:,} visits and {entries:,} cost entries inserted on {marker.get('built_on')}")
-        return marker
-    log("removing the effort of a previous build")
-    cr.execute("DELETE FROM kam_visit WHERE company_id = %s", [company.id])
-    cr.execute("DELETE FROM kam_cost_entry WHERE company_id = %s", [company.id])
-    rate = env["kam.cost.rate"].sudo().search([("company_id", "=", company.id), ("user_id", "=", False)], limit=1)
-    if not rate:
-        rate = (
-            env["kam.cost.rate"]
-            .sudo()
-            .create({"company_id": company.id, "date_from": "2000-01-01", "hourly_rate": 45.0, "km_rate": 0.3})
-        )
-    env.flush_all()
-    cr.execute("DROP TABLE IF EXISTS bench_cost_customer")
-    cr.execute(
-        "CREATE TEMP TABLE bench_cost_customer AS "
-        "SELECT (row_number() OVER () - 1)::int AS i, id AS partner_id FROM unnest(%s::int[]) id",
-        [list(customer_ids)],
-    )
-    cr.execute("CREATE UNIQUE INDEX ON bench_cost_customer (i)")
-    params = {
-        "company": company.id,
-        "user": env.ref("base.user_admin").id,
-        "run_date": run_date,
-        "days": days,
-        "n": len(customer_ids),
-    }
-    cr.execute("SELECT setseed(%s)", [seed])
-    t0 = time.perf_counter()
-    cr.execute(VISITS_SQL, {**params, "m": visits, "hourly": rate.hourly_rate, "per_km": rate.km_rate})
-    inserted_visits = cr.rowcount
-    t_visits = time.perf_counter() - t0
-    categories = env["kam.cost.category"].sudo().search([]).ids
-    t0 = time.perf_counter()
-    cr.execute(
-        ENTRIES_SQL,
-        {
-            **params,
-            "m": entries,
-            "currency": company.currency_id.id,
-            "categories": categories,
-            "n_categories": len(categories),
-        },
-    )
-    inserted_entries = cr.rowcount
-    t_entries = time.perf_counter() - t0
-    cr.execute("DROP TABLE bench_cost_customer")
-    marker = {
-        **wanted,
-        "inserted_visits": inserted_visits,
-        "inserted_entries": inserted_entries,
-        "insert_seconds": {"visits": round(t_visits, 1), "entries": round(t_entries, 1)},
-        "built_on": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    Param.set_param(MARKER_KEY, json.dumps(marker))
-    cr.commit()
-    for table in ("kam_visit", "kam_cost_entry"):
-        cr.execute(f"ANALYZE {table}")
-    cr.commit()
-    log(f"inserted {inserted_visits:,} visits and {inserted_entries:,} cost entries in {t_visits + t_entries:.1f} s")
-    return marker
+log = logger("cost-to-serve")
 
 
 def reset_figures(env, company):
@@ -287,9 +162,6 @@ def run(env, company, run_date, customer_ids, visits=300_000, entries=100_000, r
 
 
 def main(argv=None):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import bench_customer_ids, run_standalone, standalone_parser
-
     parser = standalone_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--visits", type=int, default=300_000)
     parser.add_argument("--entries", type=int, default=100_000)

@@ -24,9 +24,10 @@ as there.
 """
 
 import datetime
-import os
 import sys
 import time
+
+from harness import best_of, logger, run_standalone, standalone_parser
 
 ACCOUNTS = 20_000
 KAMS = 20
@@ -37,13 +38,8 @@ GOAL_PIVOT_S = 1.5
 KAM_LOGIN = "bench_kpi_kam_%02d"
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _best(measure, repeat):
-    times = [measure() for _i in range(repeat)]
-    return min(times), times
+log = logger("kpi")
+_best = best_of
 
 
 # ----------------------------------------------------------------------------------------
@@ -413,9 +409,6 @@ def report(f, repeat):
 
 
 def main(argv=None):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import run_standalone, standalone_parser
-
     parser = standalone_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=ACCOUNTS)
     parser.add_argument("--repeat", type=int, default=3)

@@ -16,11 +16,11 @@ can call it after the engine measurements. Standalone, on a database built by ru
 """
 
 import io
-import os
-import resource
 import sys
 import time
 import tracemalloc
+
+from harness import logger, maxrss_mb, run_standalone, standalone_parser
 
 PARETO_GOAL_SECONDS = 20.0
 PARETO_GOAL_MB = 500.0
@@ -29,12 +29,7 @@ PORTFOLIO_ACCOUNTS = 200
 BENCH_KAM_LOGIN = "kam_bench_reports_kam"
 
 
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] reports: {msg}", flush=True)
-
-
-def maxrss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+log = logger("reports")
 
 
 def bench_kam(env, company, accounts):
@@ -154,9 +149,6 @@ def run(env, company, accounts=PORTFOLIO_ACCOUNTS):
 
 
 def main(argv=None):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import run_standalone, standalone_parser
-
     parser = standalone_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=PORTFOLIO_ACCOUNTS)
     args = parser.parse_args(argv)
