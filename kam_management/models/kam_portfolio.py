@@ -104,8 +104,10 @@ class KamPortfolio(models.Model):
                    r.company_id, r.user_id, r.user_id IS NULL AS is_unassigned,
                    r.key_account_count, r.tier_b_count, r.tier_c_count, r.account_count,
                    r.revenue, r.cost_to_serve, r.visit_count, r.visit_hours::float8 AS visit_hours,
-                   c.kam_max_key_accounts AS max_key_accounts,
-                   CASE WHEN r.user_id IS NULL OR COALESCE(c.kam_max_key_accounts, 0) < 1 THEN 0
+                   -- The accounts without a KAM have no maximum and no load: nobody carries them.
+                   CASE WHEN r.user_id IS NOT NULL THEN c.kam_max_key_accounts END AS max_key_accounts,
+                   CASE WHEN r.user_id IS NULL THEN NULL
+                        WHEN COALESCE(c.kam_max_key_accounts, 0) < 1 THEN 0
                         ELSE r.key_account_count * 100.0 / c.kam_max_key_accounts END::float8 AS load,
                    r.user_id IS NOT NULL AND r.key_account_count > c.kam_max_key_accounts AS is_overloaded
               FROM rows r

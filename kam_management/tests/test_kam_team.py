@@ -88,6 +88,9 @@ class TestPortfolio(KamTeamCommon):
         self.assertEqual((nobody.key_account_count, nobody.tier_b_count, nobody.account_count), (0, 1, 1))
         self.assertEqual((nobody.revenue, nobody.cost_to_serve), (500, 20.0))
         self.assertEqual(nobody.display_name, "Without KAM")
+        # Nobody carries the accounts without a KAM: no maximum, no load, never overloaded.
+        self.assertEqual((nobody.max_key_accounts, nobody.load, nobody.is_overloaded), (0, 0.0, False))
+        self.assertEqual(mario.max_key_accounts, 15)
 
     def test_overloaded_above_the_maximum(self):
         self._assign(self.kam, self.a1, self.a2)
