@@ -60,6 +60,9 @@
         "demo/kam_demo_kpi.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "kam_management/static/src/**/*",
+        ],
         "web.assets_tests": [
             "kam_management/static/tests/tours/*.js",
         ],

@@ -93,13 +93,13 @@ class KamAccountPlan(models.Model):
     stakeholder_ids = fields.One2many("kam.account.plan.stakeholder", "plan_id", string="Stakeholders", copy=True)
     review_ids = fields.One2many("kam.account.review", "plan_id", string="Account reviews")
     # Summaries
-    objective_count = fields.Integer(compute="_compute_objective_summary")
+    objective_count = fields.Integer(compute="_compute_objective_summary", string="Number of objectives")
     on_track_count = fields.Integer(string="On track", compute="_compute_objective_summary")
     at_risk_count = fields.Integer(string="At risk", compute="_compute_objective_summary")
     off_track_count = fields.Integer(string="Off track", compute="_compute_objective_summary")
-    open_action_count = fields.Integer(compute="_compute_action_summary")
-    next_deadline = fields.Date(compute="_compute_action_summary")
-    last_review_date = fields.Date(compute="_compute_review_summary")
+    open_action_count = fields.Integer(compute="_compute_action_summary", string="Open actions")
+    next_deadline = fields.Date(compute="_compute_action_summary", string="Next deadline")
+    last_review_date = fields.Date(compute="_compute_review_summary", string="Last review")
     satisfaction_score = fields.Float(
         string="Satisfaction", compute="_compute_review_summary", help="Score of the latest account review."
     )
@@ -110,9 +110,11 @@ class KamAccountPlan(models.Model):
         context={"active_test": False},
         help="The account's open opportunities and those won or lost during the period.",
     )
-    opportunity_count = fields.Integer(compute="_compute_opportunity_ids")
-    previous_plan_id = fields.Many2one("kam.account.plan", readonly=True, copy=False, index="btree_not_null")
-    next_plan_ids = fields.One2many("kam.account.plan", "previous_plan_id", readonly=True)
+    opportunity_count = fields.Integer(compute="_compute_opportunity_ids", string="Number of opportunities")
+    previous_plan_id = fields.Many2one(
+        "kam.account.plan", readonly=True, copy=False, index="btree_not_null", string="Previous plan"
+    )
+    next_plan_ids = fields.One2many("kam.account.plan", "previous_plan_id", readonly=True, string="Next plans")
 
     @api.depends("partner_id", "date_start", "date_end")
     def _compute_name(self):

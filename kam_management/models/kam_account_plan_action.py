@@ -33,7 +33,7 @@ class KamAccountPlanAction(models.Model):
         string="Deadline", required=True, default=lambda self: fields.Date.context_today(self) + timedelta(days=7)
     )
     state = fields.Selection(ACTION_STATES, required=True, default="todo")
-    date_done = fields.Date(readonly=True, copy=False)
+    date_done = fields.Date(readonly=True, copy=False, string="Done on")
     note = fields.Text()
     activity_id = fields.Many2one(
         "mail.activity", readonly=True, copy=False, ondelete="set null", index="btree_not_null"

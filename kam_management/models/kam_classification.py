@@ -5,7 +5,7 @@ from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..const import DIRECTOR_GROUP, KAM_GROUP, MARGIN_SOURCES, QUADRANTS, RANKING_FLAGS, TIERS
 from ..tools.large_statement import large_statement
@@ -30,6 +30,9 @@ ENGINE_COLUMNS = (
     "lock_until",
     "lock_differs",
 )
+
+# The Pareto screen charts each customer up to this many, then equal buckets of them.
+PARETO_MAX_POINTS = 100
 
 # Key of the transaction-scoped advisory lock that serialises runs per company.
 _RUN_LOCK_KEY = 0x4B414D  # "KAM"
@@ -105,9 +108,10 @@ class KamClassification(models.Model):
         TIERS,
         readonly=True,
         help="The tier the last run computed from revenue, before grace and locks.",
+        string="Computed tier",
     )
-    tier_since = fields.Date(readonly=True)
-    is_key_account = fields.Boolean(compute="_compute_is_key_account", store=True)
+    tier_since = fields.Date(readonly=True, string="Tier since")
+    is_key_account = fields.Boolean(compute="_compute_is_key_account", store=True, string="Key account")
     manager_id = fields.Many2one(
         "res.users",
         string="Key Account Manager",
@@ -119,17 +123,26 @@ class KamClassification(models.Model):
     share = fields.Float(string="Share (%)", readonly=True, aggregator="sum")
     cumulative_share = fields.Float(string="Cumulative share (%)", readonly=True, aggregator="max")
     runs_below = fields.Integer(
-        readonly=True, default=0, help="Consecutive runs that placed the customer below its current tier."
+        readonly=True,
+        default=0,
+        help="Consecutive runs that placed the customer below its current tier.",
+        string="Runs below the tier",
     )
-    runs_below_date = fields.Date(readonly=True)
+    runs_below_date = fields.Date(readonly=True, string="Last run below the tier")
     locked = fields.Boolean(string="Tier locked", readonly=True, default=False)
-    lock_reason = fields.Char(readonly=True)
+    lock_reason = fields.Char(readonly=True, string="Lock reason")
     lock_until = fields.Date(string="Locked until", readonly=True)
     lock_differs = fields.Boolean(
         string="Engine disagrees",
         compute="_compute_lock_differs",
         store=True,
         help="The tier is locked and the engine computed another one.",
+    )
+    tier_reason = fields.Char(
+        string="Why this tier",
+        compute="_compute_tier_reason",
+        help="Where the tier is not the one the last run computed from revenue: the lock or the "
+        "demotion grace that keeps it.",
     )
     history_ids = fields.One2many("kam.tier.history", "classification_id")
 
@@ -150,6 +163,25 @@ class KamClassification(models.Model):
     def _compute_lock_differs(self):
         for rec in self:
             rec.lock_differs = rec.locked and (rec.tier or False) != (rec.computed_tier or False)
+
+    @api.depends("tier", "computed_tier", "locked", "lock_until", "runs_below", "company_id.kam_demotion_grace")
+    @api.depends_context("lang")
+    def _compute_tier_reason(self):
+        for rec in self:
+            if (rec.tier or False) == (rec.computed_tier or False):
+                rec.tier_reason = False
+            elif rec.locked and rec.lock_until:
+                rec.tier_reason = _("Locked until %(date)s", date=format_date(self.env, rec.lock_until))
+            elif rec.locked:
+                rec.tier_reason = _("Locked")
+            elif rec.runs_below:
+                rec.tier_reason = _(
+                    "Kept by grace, %(runs)s of %(grace)s runs below",
+                    runs=rec.runs_below,
+                    grace=rec.company_id.kam_demotion_grace,
+                )
+            else:
+                rec.tier_reason = False
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -340,6 +372,97 @@ class KamClassification(models.Model):
             threshold_a=company.kam_threshold_a,
             threshold_b=company.kam_threshold_b,
         )
+
+    # ------------------------------------------------------------------
+    # The Pareto chart
+    # ------------------------------------------------------------------
+    @api.model
+    def get_pareto_chart(self, max_points=PARETO_MAX_POINTS):
+        """The data of the Pareto screen for the current company, as of its last run.
+
+        The customers with revenue, ranked, as points: each customer while there are at most
+        ``max_points`` of them, else equal buckets of consecutive ranks (the last one may be
+        shorter). Each point has its ranks, revenue, the cumulative share at its last customer
+        (never decreasing, 100 at the last point) and its tier (the tier of most of its
+        customers). Customers without revenue in the window are counted, never charted.
+        One statement, whatever the number of customers.
+        """
+        self.check_access("read")
+        company = self.env.company
+        max_points = max(int(max_points or PARETO_MAX_POINTS), 1)
+        self.flush_model(["company_id", "revenue", "rank", "cumulative_share", "tier"])
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH stats AS (
+                    SELECT COUNT(*) FILTER (WHERE revenue > 0 AND rank IS NOT NULL) AS customers,
+                           COUNT(*) FILTER (WHERE tier IS NOT NULL AND COALESCE(revenue, 0) <= 0)
+                               AS without_revenue
+                      FROM kam_classification
+                     WHERE company_id = %(company)s
+                ),
+                sized AS (
+                    SELECT GREATEST(CEIL(customers::numeric / %(points)s), 1)::int AS size, customers,
+                           without_revenue
+                      FROM stats
+                ),
+                buckets AS (
+                    SELECT (k.rank - 1) / s.size AS bucket, MIN(k.rank) AS first_rank, MAX(k.rank) AS last_rank,
+                           SUM(k.revenue) AS revenue, MAX(k.cumulative_share) AS cumulative_share,
+                           MODE() WITHIN GROUP (ORDER BY k.tier) AS tier, MIN(k.partner_id) AS partner_id
+                      FROM kam_classification k CROSS JOIN sized s
+                     WHERE k.company_id = %(company)s AND k.revenue > 0 AND k.rank IS NOT NULL
+                     GROUP BY 1
+                )
+                SELECT b.first_rank, b.last_rank, b.revenue, b.cumulative_share, b.tier, b.partner_id,
+                       s.customers, s.without_revenue
+                  FROM sized s LEFT JOIN buckets b ON true
+                 ORDER BY b.bucket
+                """,
+                company=company.id,
+                points=max_points,
+            )
+        )
+        rows = self.env.cr.fetchall()
+        customers, without_revenue = rows[0][6], rows[0][7]
+        rows = [row for row in rows if row[0] is not None]
+        # Single customers are named; buckets say which ranks they hold.
+        names = {}
+        if rows and len(rows) == customers:
+            partners = self.env["res.partner"].browse([row[5] for row in rows])
+            names = dict(zip(partners.ids, partners.mapped("display_name"), strict=True))
+        points = [
+            {
+                "label": names.get(partner_id) or f"{first}–{last}",
+                "first_rank": first,
+                "last_rank": last,
+                "revenue": float(revenue),
+                "cumulative_share": round(cumulative, 2),
+                "tier": tier,
+            }
+            for first, last, revenue, cumulative, tier, partner_id, _customers, _none in rows
+        ]
+        if points:
+            # The last ranked customer closes the revenue of the window, whatever the rounding.
+            points[-1]["cumulative_share"] = 100.0
+        tiers = dict(self._fields["tier"]._description_selection(self.env))
+        last_run = self.env["kam.classification.run"].search(
+            [("company_id", "=", company.id)], order="date desc, id desc", limit=1
+        )
+        window = self._window(company, last_run.date) if last_run else (False, False)
+        return {
+            "points": points,
+            "customers": customers,
+            "without_revenue": without_revenue,
+            "bucket_size": (rows[0][1] - rows[0][0] + 1) if rows else 1,
+            "threshold_a": company.kam_threshold_a,
+            "threshold_b": company.kam_threshold_b,
+            "tiers": tiers,
+            "currency": company.currency_id.name,
+            "date_from": fields.Date.to_string(window[0]) if window[0] else False,
+            "date_to": fields.Date.to_string(window[1]) if window[1] else False,
+            "company": company.name,
+        }
 
     # The set-based run: one statement computes every customer's new row (the stage), then
     # writes the rows that change, their history, and their notes. The cost figures are
@@ -677,11 +800,12 @@ class KamClassification(models.Model):
         currency_field="currency_id",
         aggregator="sum",
         help="Untaxed invoiced revenue in the window, the base of the margin and cost figures.",
+        string="Invoiced revenue",
     )
     cost_of_goods = fields.Monetary(
         string="Cost of goods", readonly=True, currency_field="currency_id", aggregator="sum"
     )
-    gross_margin = fields.Monetary(readonly=True, currency_field="currency_id", aggregator="sum")
+    gross_margin = fields.Monetary(readonly=True, currency_field="currency_id", aggregator="sum", string="Gross margin")
     margin_source = fields.Selection(
         MARGIN_SOURCES,
         string="Cost of goods from",
@@ -693,12 +817,15 @@ class KamClassification(models.Model):
     other_cost = fields.Monetary(
         string="Other costs to serve", readonly=True, currency_field="currency_id", aggregator="sum"
     )
-    cost_to_serve = fields.Monetary(readonly=True, currency_field="currency_id", aggregator="sum")
+    cost_to_serve = fields.Monetary(
+        readonly=True, currency_field="currency_id", aggregator="sum", string="Cost to serve"
+    )
     net_contribution = fields.Monetary(
         readonly=True,
         currency_field="currency_id",
         aggregator="sum",
         help="Gross margin minus cost to serve.",
+        string="Net contribution",
     )
     visit_count = fields.Integer(string="Visits done", readonly=True, aggregator="sum")
     visit_hours = fields.Float(string="Hours spent", readonly=True, aggregator="sum")
@@ -708,7 +835,9 @@ class KamClassification(models.Model):
         aggregator="avg",
         help="Cost to serve as a share of invoiced revenue; empty when there is no revenue.",
     )
-    revenue_per_visit = fields.Monetary(readonly=True, currency_field="currency_id", aggregator="avg")
+    revenue_per_visit = fields.Monetary(
+        readonly=True, currency_field="currency_id", aggregator="avg", string="Revenue per visit"
+    )
     quadrant = fields.Selection(
         QUADRANTS,
         readonly=True,
@@ -716,7 +845,9 @@ class KamClassification(models.Model):
         "value line of the gross margin. High effort: cost to serve at or above the effort line "
         "(a share of revenue).",
     )
-    contribution_rank = fields.Integer(readonly=True, aggregator="min", help="Rank by net contribution.")
+    contribution_rank = fields.Integer(
+        readonly=True, aggregator="min", help="Rank by net contribution.", string="Contribution rank"
+    )
     ranking_flag = fields.Selection(
         RANKING_FLAGS,
         string="Ranking warning",

@@ -47,8 +47,10 @@ class KamCompetencyGap(models.Model):
     tier = fields.Selection(
         TIERS, string="Highest tier handled", readonly=True, help="The expected level is the one of this tier."
     )
-    expected_level = fields.Integer(readonly=True, aggregator="avg")
-    current_level = fields.Integer(readonly=True, aggregator="avg", help="Empty when never assessed.")
+    expected_level = fields.Integer(readonly=True, aggregator="avg", string="Expected level")
+    current_level = fields.Integer(
+        readonly=True, aggregator="avg", help="Empty when never assessed.", string="Current level"
+    )
     gap = fields.Integer(
         readonly=True, aggregator="sum", help="Expected level minus current level; above 0 is a training need."
     )

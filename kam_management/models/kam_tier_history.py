@@ -157,20 +157,20 @@ class KamTierHistory(models.Model):
     # Cost to serve
     # ------------------------------------------------------------------
     # A tier change keeps the cost figures of the customer as the run that made it saw them.
-    invoiced_revenue = fields.Monetary(readonly=True, currency_field="currency_id")
+    invoiced_revenue = fields.Monetary(readonly=True, currency_field="currency_id", string="Invoiced revenue")
     cost_of_goods = fields.Monetary(string="Cost of goods", readonly=True, currency_field="currency_id")
-    gross_margin = fields.Monetary(readonly=True, currency_field="currency_id")
+    gross_margin = fields.Monetary(readonly=True, currency_field="currency_id", string="Gross margin")
     margin_source = fields.Selection(MARGIN_SOURCES, string="Cost of goods from", readonly=True)
     visit_cost = fields.Monetary(string="Cost of visits", readonly=True, currency_field="currency_id")
     other_cost = fields.Monetary(string="Other costs to serve", readonly=True, currency_field="currency_id")
-    cost_to_serve = fields.Monetary(readonly=True, currency_field="currency_id")
-    net_contribution = fields.Monetary(readonly=True, currency_field="currency_id")
+    cost_to_serve = fields.Monetary(readonly=True, currency_field="currency_id", string="Cost to serve")
+    net_contribution = fields.Monetary(readonly=True, currency_field="currency_id", string="Net contribution")
     visit_count = fields.Integer(string="Visits done", readonly=True)
     visit_hours = fields.Float(string="Hours spent", readonly=True)
     cost_share = fields.Float(string="Cost to serve (% of revenue)", readonly=True)
-    revenue_per_visit = fields.Monetary(readonly=True, currency_field="currency_id")
+    revenue_per_visit = fields.Monetary(readonly=True, currency_field="currency_id", string="Revenue per visit")
     quadrant = fields.Selection(QUADRANTS, readonly=True)
-    contribution_rank = fields.Integer(readonly=True)
+    contribution_rank = fields.Integer(readonly=True, string="Contribution rank")
     ranking_flag = fields.Selection(RANKING_FLAGS, string="Ranking warning", readonly=True)
 
     @api.model_create_multi

@@ -47,7 +47,7 @@ class KamVisit(models.Model):
         index=True,
         help="Day of the visit in the salesperson's time zone: it picks the rate and the period.",
     )
-    travel_time = fields.Float(help="Hours spent travelling to and from the customer.")
+    travel_time = fields.Float(help="Hours spent travelling to and from the customer.", string="Travel time")
     distance = fields.Float(string="Distance (km)", help="Kilometres travelled for the visit, there and back.")
     currency_id = fields.Many2one(related="company_id.currency_id")
     expenses = fields.Monetary(
@@ -69,6 +69,7 @@ class KamVisit(models.Model):
         currency_field="currency_id",
         groups=KAM_GROUP,
         help="Hourly cost of the salesperson's time in force on the date of the visit.",
+        string="Hourly rate",
     )
     km_rate = fields.Monetary(
         string="Rate per km", compute="_compute_cost", store=True, currency_field="currency_id", groups=KAM_GROUP

@@ -1,6 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.osv import expression
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 
 from ..const import KAM_GROUP, MARGIN_SOURCES, QUADRANTS, RANKING_FLAGS, TIERS
 from ..tools.health_rules import BANDS
@@ -71,6 +71,14 @@ class ResPartner(models.Model):
     kam_tier_locked = fields.Boolean(string="Tier locked", compute="_compute_kam_classification", groups=KAM_GROUP)
     kam_lock_reason = fields.Char(string="Lock reason", compute="_compute_kam_classification", groups=KAM_GROUP)
     kam_lock_until = fields.Date(string="Locked until", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_tier_reason = fields.Char(string="Why this tier", compute="_compute_kam_classification", groups=KAM_GROUP)
+    kam_window_label = fields.Char(
+        string="Figures over",
+        compute="_compute_kam_classification",
+        groups=KAM_GROUP,
+        help="The trailing window of the last classification run: the revenue, margin and effort "
+        "figures of this tab are sums over these dates.",
+    )
     kam_classified_on = fields.Date(
         string="Last classification",
         compute="_compute_kam_classification",
@@ -168,6 +176,14 @@ class ResPartner(models.Model):
             .sudo()
             .search([("company_id", "=", company.id)], order="date desc, id desc", limit=1)
         )
+        window_label = False
+        if last_run:
+            date_from, date_to = Classification._window(company, last_run.date)
+            window_label = _(
+                "%(date_from)s – %(date_to)s",
+                date_from=format_date(self.env, date_from),
+                date_to=format_date(self.env, date_to),
+            )
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id, Classification)
             partner.kam_classification_id = row.id
@@ -182,7 +198,9 @@ class ResPartner(models.Model):
             partner.kam_tier_locked = row.locked
             partner.kam_lock_reason = row.lock_reason
             partner.kam_lock_until = row.lock_until
+            partner.kam_tier_reason = row.tier_reason
             partner.kam_classified_on = last_run.date
+            partner.kam_window_label = window_label
             partner.kam_tier_history_ids = row.history_ids
 
     def _inverse_kam_manager_id(self):
@@ -267,14 +285,15 @@ class ResPartner(models.Model):
         help="Visits done plus other costs to serve over the window, in company currency.",
     )
     kam_net_contribution = _figure(fields.Monetary, "Net contribution", help="Gross margin minus cost to serve.")
-    kam_visit_count = _figure(fields.Integer, "Visits done")
+    kam_visit_count = _figure(fields.Integer, "Visits done in window")
     kam_visit_hours = _figure(fields.Float, "Hours spent")
     kam_cost_share = _figure(fields.Float, "Cost to serve (% of revenue)")
     kam_revenue_per_visit = _figure(fields.Monetary, "Revenue per visit")
     kam_quadrant = _figure(fields.Selection, "Value / effort", QUADRANTS)
     kam_contribution_rank = _figure(fields.Integer, "Contribution rank")
     kam_ranking_flag = _figure(fields.Selection, "Ranking warning", RANKING_FLAGS)
-    kam_visit_record_count = fields.Integer(string="Visits", compute="_compute_kam_visit_record_count")
+    # The smart button: every visit done to the customer (all dates), its count and its cost.
+    kam_visit_record_count = fields.Integer(string="Visits done, all dates", compute="_compute_kam_visit_record_count")
     kam_visit_record_cost = fields.Monetary(
         string="Cost of the visits done",
         currency_field="kam_currency_id",
@@ -300,7 +319,7 @@ class ResPartner(models.Model):
     def _compute_kam_visit_record_count(self):
         counts = dict(
             self.env["kam.visit"]._read_group(
-                [("commercial_partner_id", "in", self.commercial_partner_id.ids), ("state", "!=", "cancelled")],
+                [("commercial_partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "done")],
                 ["commercial_partner_id"],
                 ["__count"],
                 order="commercial_partner_id",
@@ -328,7 +347,7 @@ class ResPartner(models.Model):
         return self.env["kam.visit"]._action_for(
             _("Visits to %(customer)s", customer=commercial.display_name),
             [("commercial_partner_id", "=", commercial.id)],
-            {"default_partner_id": self.id, "search_default_not_cancelled": 1},
+            {"default_partner_id": self.id, "search_default_done": 1},
         )
 
     # ------------------------------------------------------------------

@@ -15,3 +15,4 @@ from . import test_kpi_tour
 from . import test_reports
 from . import test_reports_xlsx
 from . import test_reports_security
+from . import test_pareto

@@ -217,6 +217,10 @@ class TestClassification(KamCommon):
         self.assertEqual(self._row(rival).tier, "a", "promotion is immediate")
         self.assertEqual(self._row(star).tier, "a", "first run below: kept")
         self.assertEqual(self._row(star).computed_tier, "b")
+        # The list, the form and the partner say why the tier is out of rank order.
+        self.assertEqual(self._row(star).tier_reason, "Kept by grace, 1 of 2 runs below")
+        self.assertEqual(star.with_company(self.company).kam_tier_reason, "Kept by grace, 1 of 2 runs below")
+        self.assertFalse(self._row(rival).tier_reason, "a tier that follows the revenue needs no reason")
         self._run(run_date=day)
         self.assertEqual(self._row(star).runs_below, 1, "a rerun on the same day is the same run")
         self._run(run_date=day + relativedelta(days=1))
@@ -224,6 +228,7 @@ class TestClassification(KamCommon):
         self._run(run_date=day + relativedelta(days=2))
         self.assertEqual(self._row(star).tier, "b", "third run below: demoted")
         self.assertEqual(self._row(star).runs_below, 0)
+        self.assertFalse(self._row(star).tier_reason)
 
     def test_back_at_tier_resets_the_grace(self):
         self.company.kam_demotion_grace = 1
@@ -263,6 +268,7 @@ class TestClassification(KamCommon):
         self.assertEqual(row.tier, "a", "the engine never changes a locked tier")
         self.assertEqual(row.computed_tier, "c")
         self.assertTrue(row.lock_differs)
+        self.assertEqual(row.tier_reason, "Locked")
         self.assertEqual(run.changed_count, 0)
 
     def test_lock_expires_at_its_end_date(self):
@@ -531,6 +537,7 @@ class TestClassification(KamCommon):
 
 
 # Measured once and held: what matters is that both sizes issue the same number.
-# The cost-to-serve refresh at the end of a run adds its statements (the cost-to-serve section of kam_classification.py).
+# The cost-to-serve refresh at the end of a run adds its statements (see the cost section of
+# kam_classification.py).
 QUERIES_FIRST_RUN = 38
 QUERIES_STEADY_RUN = 9

@@ -232,8 +232,17 @@ class TestCostToServe(CostCommon):
         self.assertEqual(partner.kam_visit_hours, 4.0)
         self.assertEqual(partner.kam_cost_share, 29.0)
         self.assertEqual(partner.kam_revenue_per_visit, 500.0)
-        self.assertEqual(partner.kam_visit_record_count, 3, "the smart button counts planned and done visits")
+        # The smart button counts and prices the same visits: those done (planned and cancelled
+        # ones are in its list, behind the "Done" filter it opens with).
+        self.assertEqual(partner.kam_visit_record_count, 2)
         self.assertEqual(partner.kam_visit_record_cost, 230.0)
+        action = partner.action_kam_view_visits()
+        opened = self.env["kam.visit"].search([*action["domain"], ("state", "=", "done")])
+        self.assertEqual(len(opened), partner.kam_visit_record_count)
+        self.assertEqual(action["context"].get("search_default_done"), 1)
+        # The Key Account tab states the window its figures are summed over.
+        window_start = self.today - relativedelta(months=12) + relativedelta(days=1)
+        self.assertIn(str(window_start.year), partner.kam_window_label)
 
     def test_only_the_window_counts(self):
         (customer,) = self._customers(1)

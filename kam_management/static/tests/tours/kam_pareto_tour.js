@@ -1,0 +1,21 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+// A KAM opens the Pareto screen: ranked customers as bars, the cumulative line, the tier lines.
+registry.category("web_tour.tours").add("kam_pareto_tour", {
+    steps: () => [
+        {
+            trigger: ".o_kam_pareto .o_kam_pareto_summary:contains('3 customers with revenue')",
+            content: "The screen says what it charts",
+        },
+        {
+            trigger: ".o_kam_pareto canvas",
+            content: "The chart is drawn",
+        },
+        {
+            trigger: ".o_kam_pareto .o_kam_pareto_window",
+            content: "The window of the figures is stated",
+        },
+    ],
+});
