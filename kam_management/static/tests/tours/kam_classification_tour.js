@@ -3,25 +3,20 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
-// A director finds the key accounts under CRM, opens one, sees its figures and
+// A director finds the key accounts in the Key Accounts app, opens one, sees its figures and
 // history on the customer form, and locks its tier.
 registry.category("web_tour.tours").add("kam_classification_tour", {
     url: "/odoo",
     steps: () => [
         stepUtils.showAppsMenuItem(),
         {
-            trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
-            content: "Open CRM",
+            trigger: ".o_app[data-menu-xmlid='kam_management.menu_kam_root']",
+            content: "Open the Key Accounts app",
             run: "click",
         },
         {
-            trigger: ".o_main_navbar button[data-menu-xmlid='kam_management.menu_kam_root'], .o_main_navbar [data-menu-xmlid='kam_management.menu_kam_root']",
-            content: "Open the Key Accounts menu",
-            run: "click",
-        },
-        {
-            trigger: ".dropdown-item[data-menu-xmlid='kam_management.menu_kam_classification']",
-            content: "Open the classified customers",
+            trigger: ".o_main_navbar [data-menu-xmlid='kam_management.menu_kam_classification']",
+            content: "Open the key accounts",
             run: "click",
         },
         {

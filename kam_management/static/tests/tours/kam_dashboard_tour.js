@@ -11,17 +11,12 @@ registry.category("web_tour.tours").add("kam_dashboard_tour", {
     steps: () => [
         stepUtils.showAppsMenuItem(),
         {
-            trigger: ".o_app[data-menu-xmlid='crm.crm_menu_root']",
-            content: "Open CRM",
+            trigger: ".o_app[data-menu-xmlid='kam_management.menu_kam_root']",
+            content: "Open the Key Accounts app",
             run: "click",
         },
         {
-            trigger: ".o_main_navbar [data-menu-xmlid='kam_management.menu_kam_root']",
-            content: "Open the Key Accounts menu",
-            run: "click",
-        },
-        {
-            trigger: ".dropdown-item[data-menu-xmlid='kam_management.menu_kam_dashboard']",
+            trigger: ".o_main_navbar [data-menu-xmlid='kam_management.menu_kam_dashboard']",
             content: "Open the dashboard",
             run: "click",
         },
