@@ -16,6 +16,7 @@
         "security/crm_lead_security.xml",
         "security/kam_cost_security.xml",
         "security/kam_kpi_security.xml",
+        "security/kam_service_level_security.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_kpi_data.xml",
         "data/kam_competency_data.xml",
@@ -25,6 +26,7 @@
         "wizard/kam_tier_lock_wizard_views.xml",
         "wizard/kam_reassign_wizard_views.xml",
         "wizard/kam_report_wizard_views.xml",
+        "wizard/kam_service_level_apply_wizard_views.xml",
         "reports/kam_account_review_report.xml",
         "reports/kam_portfolio_report.xml",
         "views/kam_classification_views.xml",
@@ -47,6 +49,7 @@
         "views/calendar_event_views.xml",
         "views/res_config_settings_views.xml",
         "views/kam_menus.xml",
+        "views/kam_service_level_views.xml",
         "data/spreadsheet_dashboard_kpi.xml",
     ],
     "demo": [

@@ -4,6 +4,7 @@ from . import kam_customer_effort_mixin
 from . import kam_classification
 from . import kam_classification_run
 from . import kam_tier_history
+from . import kam_service_level
 from . import kam_manager_history
 from . import kam_portfolio
 from . import kam_competency

@@ -673,6 +673,9 @@ class KamClassification(models.Model):
             .create({"company_id": company.id, "date": run_date, "user_id": self.env.uid})
         )
         summary = self._apply_stage(company, run, run_date)
+        if summary["changed"]:
+            # The new tiers' service levels, in the same transaction as the tier changes.
+            self.env["kam.service.level"]._apply_run(company, run)
         run._after_apply(summary)
         return run
 
@@ -1517,3 +1520,34 @@ class KamClassification(models.Model):
         )
         if self.env.cr.rowcount:
             Snapshot.invalidate_model(["manager_id"])
+
+    # ------------------------------------------------------------------
+    # Service levels
+    # ------------------------------------------------------------------
+    # What the service levels last applied to the customer in this company: a term that differs
+    # from it is the customer's own and is kept (kam.service.level._terms_sql).
+    keep_terms = fields.Boolean(
+        string="Keep my terms",
+        groups=KAM_GROUP,
+        help="The service levels never change the terms of this customer (pricelist, payment terms, "
+        "sales team) in this company.",
+    )
+    sl_pricelist_id = fields.Many2one(
+        "product.pricelist", string="Pricelist applied", readonly=True, groups=KAM_GROUP, ondelete="set null"
+    )
+    sl_payment_term_id = fields.Many2one(
+        "account.payment.term", string="Payment terms applied", readonly=True, groups=KAM_GROUP, ondelete="set null"
+    )
+    sl_team_id = fields.Many2one(
+        "crm.team", string="Sales team applied", readonly=True, groups=KAM_GROUP, ondelete="set null"
+    )
+    service_level_id = fields.Many2one(
+        "kam.service.level", string="Service level", compute="_compute_service_level_id", groups=KAM_GROUP
+    )
+
+    @api.depends("tier", "company_id")
+    def _compute_service_level_id(self):
+        levels = self.env["kam.service.level"].sudo().search([("company_id", "in", self.company_id.ids)])
+        by_key = {(level.company_id.id, level.tier): level.id for level in levels}
+        for rec in self:
+            rec.service_level_id = by_key.get((rec.company_id.id, rec.tier or "none"), False)

@@ -195,3 +195,13 @@ class KamTierHistory(models.Model):
             )
         )
         self.invalidate_model(list(columns))
+
+    # ------------------------------------------------------------------
+    # Service levels
+    # ------------------------------------------------------------------
+    # What the new tier's service level did to the customer's terms (kam.service.level._record_terms).
+    service_terms = fields.Char(
+        string="Terms",
+        readonly=True,
+        help="The terms the service level of the new tier changed, and those the customer kept.",
+    )

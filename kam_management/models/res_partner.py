@@ -424,3 +424,53 @@ class ResPartner(models.Model):
         if message:
             return {"warning": {"title": _("Over the maximum of key accounts"), "message": message}}
         return None
+
+    # ------------------------------------------------------------------
+    # Service levels
+    # ------------------------------------------------------------------
+    # The service level of the customer's tier in the current company, and whether it keeps
+    # its own terms there (kept on the classification row, which directors write).
+    kam_service_level_id = fields.Many2one(
+        "kam.service.level", string="Service level", compute="_compute_kam_service_level", groups=KAM_GROUP
+    )
+    kam_keep_terms = fields.Boolean(
+        string="Keep my terms",
+        compute="_compute_kam_service_level",
+        inverse="_inverse_kam_keep_terms",
+        groups=KAM_GROUP,
+        help="The service levels never change this customer's pricelist, payment terms or sales team in this company.",
+    )
+
+    @api.depends_context("company")
+    def _compute_kam_service_level(self):
+        company = self.env.company
+        rows = (
+            self.env["kam.classification"]
+            .sudo()
+            .search([("company_id", "=", company.id), ("partner_id", "in", self.commercial_partner_id.ids)])
+        )
+        by_partner = {row.partner_id.id: row for row in rows}
+        levels = self.env["kam.service.level"].sudo().search([("company_id", "=", company.id)])
+        by_tier = {level.tier: level for level in levels}
+        for partner in self:
+            row = by_partner.get(partner.commercial_partner_id.id)
+            partner.kam_service_level_id = by_tier.get((row.tier if row else False) or "none", levels.browse())
+            partner.kam_keep_terms = bool(row and row.keep_terms)
+
+    def _inverse_kam_keep_terms(self):
+        company = self.env.company
+        Classification = self.env["kam.classification"]
+        for partner in self:
+            commercial = partner.commercial_partner_id
+            row = Classification.search([("company_id", "=", company.id), ("partner_id", "=", commercial.id)], limit=1)
+            if row:
+                if row.keep_terms != partner.kam_keep_terms:
+                    row.keep_terms = partner.kam_keep_terms
+            elif partner.kam_keep_terms:
+                Classification.create({"company_id": company.id, "partner_id": commercial.id, "keep_terms": True})
+
+    def action_kam_reapply_service_level(self):
+        """Re-apply the service level of their tier to these customers, their own terms included."""
+        return self.env["kam.service.level.apply.wizard"]._open(
+            self.env.company, partners=self.commercial_partner_id, force=True
+        )

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 from ..const import TIERS
 from ..tools.tier_rules import TIER_RANK
@@ -58,6 +59,7 @@ class KamReclassifyWizard(models.TransientModel):
                 for c in moved
             ]
         )
+        self._preview_terms(moved)
         return self._reopen()
 
     def action_apply(self):
@@ -69,6 +71,24 @@ class KamReclassifyWizard(models.TransientModel):
             "res_id": run.id,
             "view_mode": "form",
         }
+
+    # ------------------------------------------------------------------
+    # Service levels: the terms the new tiers would change
+    # ------------------------------------------------------------------
+    term_line_ids = fields.One2many("kam.service.level.preview.line", "reclassify_wizard_id", string="Terms")
+
+    def _preview_terms(self, moved):
+        """List, per customer that changes tier, the terms its new tier's service level would change."""
+        self.term_line_ids.unlink()
+        if not moved:
+            return
+        source = SQL(
+            "SELECT unnest(%s::int[]) AS partner_id, unnest(%s::varchar[]) AS tier, NULL::int AS history_id",
+            [c["partner_id"] for c in moved],
+            [c["new_tier"] or None for c in moved],
+        )
+        rows = self.env["kam.service.level"].sudo()._preview(self.company_id, source)
+        self.env["kam.service.level.preview.line"].create([dict(row, reclassify_wizard_id=self.id) for row in rows])
 
 
 class KamReclassifyWizardLine(models.TransientModel):

@@ -1,0 +1,431 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+from ..const import DIRECTOR_GROUP, TIERS
+
+# A service level per tier, and one for the customers that have no tier.
+SERVICE_TIERS = [*TIERS, ("none", "Not classified")]
+
+# The terms a service level sets on a customer: (key, column of res_partner, table of the value,
+# column of kam_classification keeping what the service levels last applied). The pricelist is
+# the one set on the customer itself (``specific_property_product_pricelist``): Odoo falls
+# back to the country's or the company's when it is empty.
+TERMS = (
+    ("pricelist", "specific_property_product_pricelist", "product_pricelist", "sl_pricelist_id"),
+    ("payment_term", "property_payment_term_id", "account_payment_term", "sl_payment_term_id"),
+    ("team", "team_id", "crm_team", "sl_team_id"),
+)
+# Columns of res_partner that hold one value per company (JSONB ``{company_id: value}``).
+COMPANY_DEPENDENT = ("specific_property_product_pricelist", "property_payment_term_id")
+# What applying a service level does with one term of one customer.
+TERM_ACTIONS = [
+    ("apply", "Applied"),
+    ("kept_own", "Kept: the customer's own terms"),
+    ("kept_flag", "Kept: keep my terms"),
+]
+
+
+class KamServiceLevel(models.Model):
+    """What a tier gets in a company: its terms, its contact interval and its activity plans.
+
+    One record per company and tier; an empty term leaves the customers' value alone. The
+    engine applies the new tier's level to the customers whose tier it changes, in the run's
+    transaction; directors apply a level on demand (``kam.service.level.apply.wizard``).
+    """
+
+    _name = "kam.service.level"
+    _description = "Key account service level"
+    _order = "company_id, tier"
+    _rec_name = "tier"
+
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    tier = fields.Selection(SERVICE_TIERS, required=True)
+    pricelist_id = fields.Many2one(
+        "product.pricelist",
+        string="Pricelist",
+        domain="[('company_id', 'in', (company_id, False))]",
+        help="Set on the customers that gain the tier; empty leaves their pricelist alone.",
+    )
+    payment_term_id = fields.Many2one(
+        "account.payment.term",
+        string="Payment terms",
+        domain="[('company_id', 'in', (company_id, False))]",
+        help="Set on the customers that gain the tier; empty leaves their payment terms alone.",
+    )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales team",
+        domain="[('company_id', 'in', (company_id, False))]",
+        help="Set on the customers that gain the tier; empty leaves their sales team alone.",
+    )
+    activity_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Plan on gaining the tier",
+        domain="[('res_model', '=', 'res.partner'), ('company_id', 'in', (company_id, False))]",
+        help="Activity plan launched on the customer when a reclassification promotes it into this tier "
+        "(for A: kick-off meeting, account plan, introduction of the KAM).",
+    )
+    demotion_plan_id = fields.Many2one(
+        "mail.activity.plan",
+        string="Plan on losing the tier",
+        domain="[('res_model', '=', 'res.partner'), ('company_id', 'in', (company_id, False))]",
+        help="Activity plan launched on the customer when a reclassification demotes it from this tier "
+        "(a hand-over plan).",
+    )
+    to_apply = fields.Boolean(
+        string="Changed since applied",
+        readonly=True,
+        help="The terms changed since they were last applied to the customers of the tier.",
+    )
+
+    _sql_constraints = [
+        ("company_tier_uniq", "unique(company_id, tier)", "A company has one service level per tier."),
+    ]
+
+    @api.depends("tier", "company_id")
+    def _compute_display_name(self):
+        labels = dict(self._fields["tier"]._description_selection(self.env))
+        for level in self:
+            level.display_name = _(
+                "%(tier)s (%(company)s)", tier=labels.get(level.tier, ""), company=level.company_id.name
+            )
+
+    @api.constrains("company_id", "pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id")
+    def _check_company_terms(self):
+        for level in self:
+            for name in ("pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id"):
+                value = level[name]
+                if value and value.company_id and value.company_id != level.company_id:
+                    raise ValidationError(
+                        _(
+                            "The %(field)s %(value)s belongs to %(other)s: the service levels of %(company)s "
+                            "can only use its own or shared ones. Choose another one.",
+                            field=level._fields[name]._description_string(self.env).lower(),
+                            value=value.display_name,
+                            other=value.company_id.name,
+                            company=level.company_id.name,
+                        )
+                    )
+            if level.pricelist_id and not level.pricelist_id.active:
+                raise ValidationError(
+                    _(
+                        "The pricelist %(pricelist)s is archived: restore it or choose an active one.",
+                        pricelist=level.pricelist_id.display_name,
+                    )
+                )
+            for plan in level.activity_plan_id | level.demotion_plan_id:
+                if plan.res_model != "res.partner":
+                    raise ValidationError(
+                        _(
+                            "The activity plan %(plan)s is not made for contacts: choose a plan of the Contact model.",
+                            plan=plan.display_name,
+                        )
+                    )
+
+    def write(self, vals):
+        if {"pricelist_id", "payment_term_id", "team_id"} & set(vals) and "to_apply" not in vals:
+            vals = dict(vals, to_apply=True)
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_open_apply_wizard(self):
+        """Preview, then apply, this level to the customers already in its tier."""
+        self.ensure_one()
+        return self.env["kam.service.level.apply.wizard"]._open(self.company_id, tier=self.tier)
+
+    @api.model
+    def action_open_adoption_wizard(self):
+        """Apply every level of the current company to its existing classification."""
+        return self.env["kam.service.level.apply.wizard"]._open(self.env.company)
+
+    # ------------------------------------------------------------------
+    # Applying the levels
+    # ------------------------------------------------------------------
+    @api.model
+    def _check_director(self):
+        if not self.env.su and not self.env.user.has_group(DIRECTOR_GROUP):
+            raise UserError(_("Only Key Account Directors apply service levels."))
+
+    @api.model
+    def _flush_term_sources(self):
+        self.env["res.partner"].flush_model(["commercial_partner_id", *(column for _k, column, _t, _c in TERMS)])
+        self.env["kam.classification"].flush_model()
+        self.flush_model()
+        self.env["kam.tier.history"].flush_model()
+
+    @api.model
+    def _terms_sql(self, company, source, force=False):
+        """One row per term each customer of ``source`` would get, with what happens to it.
+
+        ``source`` is a SELECT of ``partner_id`` (commercial entity), ``tier`` (NULL: not
+        classified) and ``history_id`` (the tier history line to record it in, or NULL). Rows:
+        ``partner_id, history_id, classification_id, term, old_id, new_id, action``. A term is
+        left out when the tier's level has no value for it; ``same`` when the customer has it
+        already (nothing to write, but it is what the levels gave). A
+        value that differs from the one the levels last applied is the customer's own and
+        is kept (``kept_own``), unless ``force`` (a director re-applying on demand); the
+        customer's "keep my terms" flag keeps everything (``kept_flag``).
+        """
+        key = str(company.id)
+
+        def current(column):
+            if column in COMPANY_DEPENDENT:
+                return SQL("(p.%s ->> %s)::int", SQL.identifier(column), key)
+            return SQL("p.%s", SQL.identifier(column))
+
+        values = SQL(", ").join(
+            SQL("(%s, %s, k.%s, l.%s)", term, current(column), SQL.identifier(applied), SQL.identifier(f"{term}_id"))
+            for term, column, _table, applied in TERMS
+        )
+        return SQL(
+            """
+            SELECT s.partner_id, s.history_id, k.id AS classification_id, t.term, t.old_id, t.new_id,
+                   CASE WHEN t.old_id = t.new_id THEN 'same'
+                        WHEN COALESCE(k.keep_terms, false) THEN 'kept_flag'
+                        WHEN NOT %(force)s AND t.old_id IS DISTINCT FROM t.last_id THEN 'kept_own'
+                        ELSE 'apply' END AS action
+              FROM (%(source)s) s
+              JOIN kam_service_level l ON l.company_id = %(company)s AND l.tier = COALESCE(s.tier, 'none')
+              JOIN res_partner p ON p.id = s.partner_id
+              LEFT JOIN kam_classification k ON k.company_id = %(company)s AND k.partner_id = s.partner_id
+             CROSS JOIN LATERAL (VALUES %(values)s) AS t(term, old_id, last_id, new_id)
+             WHERE t.new_id IS NOT NULL
+            """,
+            force=bool(force),
+            source=source,
+            company=company.id,
+            values=values,
+        )
+
+    @api.model
+    def _preview(self, company, source, force=False):
+        """The rows of ``_terms_sql`` as dicts with the names of the old and new values; writes nothing."""
+        self._flush_term_sources()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT t.partner_id, t.term, t.action, %(old_name)s AS old_name, %(new_name)s AS new_name
+                  FROM (%(terms)s) t
+                 WHERE t.action <> 'same'
+                 ORDER BY t.partner_id, t.term
+                """,
+                terms=self._terms_sql(company, source, force),
+                old_name=self._name_sql("old_id"),
+                new_name=self._name_sql("new_id"),
+            )
+        )
+        return self.env.cr.dictfetchall()
+
+    @api.model
+    def _name_sql(self, column):
+        """The name of the value in ``t.<column>`` of a row ``t`` of ``_terms_sql``, in the user's language."""
+        lang = self.env.lang or "en_US"
+        return SQL(
+            "CASE t.term %s END",
+            SQL(" ").join(
+                SQL(
+                    "WHEN %s THEN (SELECT COALESCE(x.name->>%s, x.name->>'en_US') FROM %s x WHERE x.id = t.%s)",
+                    term,
+                    lang,
+                    SQL.identifier(table),
+                    SQL.identifier(column),
+                )
+                for term, _column, table, _applied in TERMS
+            ),
+        )
+
+    @api.model
+    def _term_labels(self):
+        return {
+            "pricelist": _("pricelist"),
+            "payment_term": _("payment terms"),
+            "team": _("sales team"),
+        }
+
+    @api.model
+    def _apply(self, company, source, force=False):
+        """Apply the levels of ``company`` to the customers of ``source`` (see ``_terms_sql``).
+
+        Set-based and constant in queries: one statement decides every term, then one UPDATE
+        per term writes the customers (and their contacts, as Odoo passes commercial terms
+        on), one remembers what was applied, one records it in the history lines. Returns the
+        number of terms applied and kept.
+        """
+        self._flush_term_sources()
+        cr = self.env.cr
+        cr.execute(SQL("DROP TABLE IF EXISTS kam_service_terms"))
+        cr.execute(
+            SQL(
+                "CREATE TEMP TABLE kam_service_terms ON COMMIT DROP AS %s",
+                self._terms_sql(company, source, force),
+            )
+        )
+        cr.execute(SQL("ANALYZE kam_service_terms"))
+        key = str(company.id)
+        for term, column, _table, _applied in TERMS:
+            if column in COMPANY_DEPENDENT:
+                value = SQL(
+                    "COALESCE(p.%s, '{}'::jsonb) || jsonb_build_object(%s, t.new_id)", SQL.identifier(column), key
+                )
+            else:
+                value = SQL("t.new_id")
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE res_partner p
+                       SET %(column)s = %(value)s
+                      FROM kam_service_terms t
+                     WHERE t.term = %(term)s AND t.action = 'apply' AND p.commercial_partner_id = t.partner_id
+                    """,
+                    column=SQL.identifier(column),
+                    value=value,
+                    term=term,
+                )
+            )
+        # What the levels applied is what a later application compares the customer's terms with.
+        cr.execute(
+            SQL(
+                """
+                UPDATE kam_classification k
+                   SET %(assignments)s
+                  FROM (SELECT classification_id, %(aggregates)s
+                          FROM kam_service_terms
+                         WHERE action IN ('apply', 'same') AND classification_id IS NOT NULL
+                         GROUP BY classification_id) t
+                 WHERE k.id = t.classification_id
+                """,
+                assignments=SQL(", ").join(
+                    SQL(
+                        "%s = COALESCE(t.%s, k.%s)",
+                        SQL.identifier(applied),
+                        SQL.identifier(term),
+                        SQL.identifier(applied),
+                    )
+                    for term, _column, _table, applied in TERMS
+                ),
+                aggregates=SQL(", ").join(
+                    SQL("MAX(new_id) FILTER (WHERE term = %s) AS %s", term, SQL.identifier(term))
+                    for term, _column, _table, _applied in TERMS
+                ),
+            )
+        )
+        self._record_terms(company)
+        cr.execute(
+            SQL(
+                "SELECT count(*) FILTER (WHERE action = 'apply'), "
+                "count(*) FILTER (WHERE action IN ('kept_own', 'kept_flag')) FROM kam_service_terms"
+            )
+        )
+        applied, kept = cr.fetchone()
+        self.env["res.partner"].invalidate_model(
+            [column for _k, column, _t, _c in TERMS] + ["property_product_pricelist"]
+        )
+        self.env["kam.classification"].invalidate_model()
+        self.env["kam.tier.history"].invalidate_model(["service_terms"])
+        return applied, kept
+
+    @api.model
+    def _record_terms(self, company):
+        """Write on each history line of ``kam_service_terms`` what happened to each term, in the
+        language of the user ("pricelist: Standard → Key accounts; payment terms: kept, own terms")."""
+        labels = self._term_labels()
+        action_labels = {
+            "kept_own": _("kept, own terms"),
+            "kept_flag": _("kept, keep my terms"),
+        }
+        term_label = SQL("CASE t.term %s END", SQL(" ").join(SQL("WHEN %s THEN %s", k, v) for k, v in labels.items()))
+        old_name, new_name = self._name_sql("old_id"), self._name_sql("new_id")
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE kam_tier_history h
+                   SET service_terms = x.text
+                  FROM (SELECT t.history_id,
+                               string_agg(
+                                   %(term_label)s || ': ' || CASE t.action
+                                       WHEN 'apply' THEN COALESCE(%(old_name)s, %(empty)s) || ' → ' || %(new_name)s
+                                       WHEN 'kept_own' THEN %(kept_own)s
+                                       ELSE %(kept_flag)s END,
+                                   '; ' ORDER BY t.term) AS text
+                          FROM kam_service_terms t
+                         WHERE t.history_id IS NOT NULL AND t.action <> 'same'
+                         GROUP BY t.history_id) x
+                 WHERE h.id = x.history_id
+                """,
+                term_label=term_label,
+                old_name=old_name,
+                new_name=new_name,
+                empty=_("none"),
+                kept_own=action_labels["kept_own"],
+                kept_flag=action_labels["kept_flag"],
+            )
+        )
+
+    @api.model
+    def _apply_run(self, company, run):
+        """Apply the new tiers' levels to the customers whose tier ``run`` changed, then launch
+        the activity plans of the tiers they gained and left. Nothing when the run moved nobody."""
+        if not self.sudo().search_count([("company_id", "=", company.id)], limit=1):
+            return
+        source = SQL(
+            """
+            SELECT k.partner_id, h.new_tier AS tier, h.id AS history_id
+              FROM kam_tier_history h
+              JOIN kam_classification k ON k.id = h.classification_id
+             WHERE h.run_id = %s
+            """,
+            run.id,
+        )
+        self.sudo()._apply(company, source)
+        self.sudo()._launch_plans(company, run)
+
+    @api.model
+    def _launch_plans(self, company, run):
+        """Launch, once per tier change of ``run``, the plan of the tier gained (promotion) and the
+        plan of the tier left (demotion). Activities go to the template's user, else to the
+        account's KAM, else to whoever ran the reclassification."""
+        levels = self.search([("company_id", "=", company.id)])
+        if not (levels.activity_plan_id or levels.demotion_plan_id):
+            return
+        by_tier = {level.tier: level for level in levels}
+        rank = {"a": 3, "b": 2, "c": 1, "none": 0}
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT k.partner_id, k.manager_id, COALESCE(h.old_tier, 'none'), COALESCE(h.new_tier, 'none')
+                  FROM kam_tier_history h
+                  JOIN kam_classification k ON k.id = h.classification_id
+                 WHERE h.run_id = %s
+                 ORDER BY h.id
+                """,
+                run.id,
+            )
+        )
+        runner = run.user_id or self.env.user
+        today = run.date or fields.Date.context_today(self)
+        vals_list = []
+        model_id = self.env["ir.model"]._get_id("res.partner")
+        for partner_id, manager_id, old_tier, new_tier in self.env.cr.fetchall():
+            if rank[new_tier] > rank[old_tier]:
+                plan = by_tier.get(new_tier, self).activity_plan_id
+            else:
+                plan = by_tier.get(old_tier, self).demotion_plan_id
+            for template in plan.template_ids:
+                user = template.responsible_id if template.responsible_type == "other" else False
+                vals_list.append(
+                    {
+                        "res_model_id": model_id,
+                        "res_id": partner_id,
+                        "activity_type_id": template.activity_type_id.id,
+                        "summary": template.summary,
+                        "note": template.note,
+                        "user_id": (user.id if user else manager_id) or runner.id,
+                        "date_deadline": template._get_date_deadline(today),
+                        "automated": True,
+                    }
+                )
+        if vals_list:
+            self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)
