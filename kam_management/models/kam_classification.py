@@ -1529,8 +1529,7 @@ class KamClassification(models.Model):
     keep_terms = fields.Boolean(
         string="Keep my terms",
         groups=KAM_GROUP,
-        help="The service levels never change the terms of this customer (pricelist, payment terms, "
-        "sales team) in this company.",
+        help="The service levels never change the terms of this customer (pricelist, payment terms) in this company.",
     )
     sl_pricelist_id = fields.Many2one(
         "product.pricelist", string="Pricelist applied", readonly=True, groups=KAM_GROUP, ondelete="set null"

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
@@ -14,7 +16,6 @@ SERVICE_TIERS = [*TIERS, ("none", "Not classified")]
 TERMS = (
     ("pricelist", "specific_property_product_pricelist", "product_pricelist", "sl_pricelist_id"),
     ("payment_term", "property_payment_term_id", "account_payment_term", "sl_payment_term_id"),
-    ("team", "team_id", "crm_team", "sl_team_id"),
 )
 # Columns of res_partner that hold one value per company (JSONB ``{company_id: value}``).
 COMPANY_DEPENDENT = ("specific_property_product_pricelist", "property_payment_term_id")
@@ -53,12 +54,6 @@ class KamServiceLevel(models.Model):
         domain="[('company_id', 'in', (company_id, False))]",
         help="Set on the customers that gain the tier; empty leaves their payment terms alone.",
     )
-    team_id = fields.Many2one(
-        "crm.team",
-        string="Sales team",
-        domain="[('company_id', 'in', (company_id, False))]",
-        help="Set on the customers that gain the tier; empty leaves their sales team alone.",
-    )
     activity_plan_id = fields.Many2one(
         "mail.activity.plan",
         string="Plan on gaining the tier",
@@ -91,10 +86,10 @@ class KamServiceLevel(models.Model):
                 "%(tier)s (%(company)s)", tier=labels.get(level.tier, ""), company=level.company_id.name
             )
 
-    @api.constrains("company_id", "pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id")
+    @api.constrains("company_id", "pricelist_id", "payment_term_id", "activity_plan_id", "demotion_plan_id")
     def _check_company_terms(self):
         for level in self:
-            for name in ("pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id"):
+            for name in ("pricelist_id", "payment_term_id", "activity_plan_id", "demotion_plan_id"):
                 value = level[name]
                 if value and value.company_id and value.company_id != level.company_id:
                     raise ValidationError(
@@ -124,7 +119,7 @@ class KamServiceLevel(models.Model):
                     )
 
     def write(self, vals):
-        if {"pricelist_id", "payment_term_id", "team_id"} & set(vals) and "to_apply" not in vals:
+        if {"pricelist_id", "payment_term_id"} & set(vals) and "to_apply" not in vals:
             vals = dict(vals, to_apply=True)
         return super().write(vals)
 
@@ -242,7 +237,6 @@ class KamServiceLevel(models.Model):
         return {
             "pricelist": _("pricelist"),
             "payment_term": _("payment terms"),
-            "team": _("sales team"),
         }
 
     @api.model
@@ -404,11 +398,12 @@ class KamServiceLevel(models.Model):
                 run.id,
             )
         )
+        changes = self.env.cr.fetchall()
         runner = run.user_id or self.env.user
         today = run.date or fields.Date.context_today(self)
         vals_list = []
         model_id = self.env["ir.model"]._get_id("res.partner")
-        for partner_id, manager_id, old_tier, new_tier in self.env.cr.fetchall():
+        for partner_id, manager_id, old_tier, new_tier in changes:
             if rank[new_tier] > rank[old_tier]:
                 plan = by_tier.get(new_tier, self).activity_plan_id
             else:
@@ -428,4 +423,14 @@ class KamServiceLevel(models.Model):
                     }
                 )
         if vals_list:
+            # The assignees follow the customer first: one subscription per user, not one per
+            # activity (mail.activity would subscribe a user twice to a customer with two steps).
+            by_user = defaultdict(set)
+            for vals in vals_list:
+                by_user[vals["user_id"]].add(vals["res_id"])
+            Users = self.env["res.users"].sudo()
+            for user_id, partner_ids in by_user.items():
+                self.env["res.partner"].browse(sorted(partner_ids)).message_subscribe(
+                    partner_ids=Users.browse(user_id).partner_id.ids
+                )
             self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True).create(vals_list)

@@ -4,7 +4,7 @@ from odoo.tools import SQL
 
 from ..models.kam_service_level import SERVICE_TIERS, TERM_ACTIONS
 
-TERM_NAMES = [("pricelist", "Pricelist"), ("payment_term", "Payment terms"), ("team", "Sales team")]
+TERM_NAMES = [("pricelist", "Pricelist"), ("payment_term", "Payment terms")]
 
 
 class KamServiceLevelApplyWizard(models.TransientModel):
