@@ -58,6 +58,7 @@
         "demo/kam_demo_invoices.xml",
         "demo/kam_cost_demo.xml",
         "demo/kam_demo_classification.xml",
+        "demo/kam_service_level_demo.xml",
         "demo/kam_account_plan_demo.xml",
         "demo/kam_team_demo.xml",
         "demo/kam_demo_kpi.xml",

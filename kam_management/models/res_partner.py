@@ -438,7 +438,7 @@ class ResPartner(models.Model):
         compute="_compute_kam_service_level",
         inverse="_inverse_kam_keep_terms",
         groups=KAM_GROUP,
-        help="The service levels never change this customer's pricelist, payment terms or sales team in this company.",
+        help="The service levels never change this customer's pricelist or payment terms in this company.",
     )
 
     @api.depends_context("company")
