@@ -17,3 +17,4 @@ from . import test_reports_xlsx
 from . import test_reports_security
 from . import test_pareto
 from . import test_service_level
+from . import test_service_level_tour
