@@ -16,7 +16,8 @@ cost-to-serve figures in the same statement):
 Goals: T first <= 4 x F, T steady <= 2 x F for the classification alone (the issue's T); the
 whole run, which also computes the cost figures, is held to the same goals against its own
 floor, F + F figures. Then it runs the other benchmark modules, each through its ``run(...)``
-function: bench_cost_to_serve.py, bench_reports.py and bench_kpi.py (``--only`` picks some). A
+function: bench_cost_to_serve.py, bench_reports.py, bench_kpi.py and bench_service_level.py
+(``--only`` picks some). A
 module that fails is reported and the others still run; the exit code is then non-zero.
 See bench/README.md and docs/benchmarks.md.
 
@@ -38,6 +39,7 @@ import bench_cost_to_serve
 import bench_engine
 import bench_kpi
 import bench_reports
+import bench_service_level
 from dataset import ensure_classified, ensure_effort, prepare
 from harness import (
     _env,
@@ -51,7 +53,7 @@ from harness import (
     source_version,
 )
 
-MODULES = ("engine", "cost", "reports", "kpi")
+MODULES = ("engine", "cost", "reports", "kpi", "service")
 
 
 def parse_args(argv=None):
@@ -190,9 +192,13 @@ def run_modules(args, registry):
 
         return bench_kpi.run(env, company, run_date, accounts=args.kpi_accounts, repeat=args.repeat)
 
+    def service(env, company, run_date, _marker):
+
+        return bench_service_level.run(env, company, run_date, repeat=args.repeat)
+
     # Reports before KPI: the KPI benchmark makes its own key accounts (SQL), the reports
-    # read those of the engine run.
-    modules = [("cost", cost), ("reports", reports), ("kpi", kpi)]
+    # read those of the engine run. The service levels last: they set their own tiers (SQL).
+    modules = [("cost", cost), ("reports", reports), ("kpi", kpi), ("service", service)]
     results = {}
     for name, body in modules:
         if name not in args.only:
