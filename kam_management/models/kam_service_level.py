@@ -44,7 +44,6 @@ class KamServiceLevel(models.Model):
     tier = fields.Selection(SERVICE_TIERS, required=True)
     pricelist_id = fields.Many2one(
         "product.pricelist",
-        string="Pricelist",
         domain="[('company_id', 'in', (company_id, False))]",
         help="Set on the customers that gain the tier; empty leaves their pricelist alone.",
     )
