@@ -19,8 +19,8 @@ class KamSettingsLog(models.Model):
     user_id = fields.Many2one("res.users", string="Changed by", index=True, ondelete="set null", readonly=True)
     date = fields.Datetime(string="Changed on", required=True, default=fields.Datetime.now, readonly=True)
     setting = fields.Selection(selection="_selection_setting", required=True, index=True, readonly=True)
-    old_value = fields.Char(readonly=True)
-    new_value = fields.Char(readonly=True)
+    old_value = fields.Char(string="Old value", readonly=True)
+    new_value = fields.Char(string="New value", readonly=True)
 
     @api.model
     def _selection_setting(self):
