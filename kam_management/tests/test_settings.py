@@ -69,6 +69,9 @@ class TestKamSettings(KamCommon):
                 }
             ],
         )
+        # Saving the same screen again writes through the same checked path.
+        settings.write({"kam_window_months": 6})
+        self.assertEqual(self.company.kam_window_months, 6)
         # The screen opens again with what was saved.
         self.assertEqual(Form(self.env["kam.settings"].with_user(self.director)).kam_threshold_a, 70.0)
 
