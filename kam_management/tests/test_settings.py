@@ -31,6 +31,15 @@ class TestKamSettings(KamCommon):
             company_id=cls.company_b.id,
             company_ids=[Command.set((cls.company | cls.company_b).ids)],
         )
+        # An administrator who is no key-account user keeps Odoo's Settings page.
+        cls.admin = mail_new_test_user(
+            cls.env,
+            login="kam_settings_admin",
+            name="Admin Ada",
+            groups="base.group_user,base.group_system",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
         cls.Log = cls.env["kam.settings.log"]
 
     def _logs(self, company=None):
@@ -39,7 +48,7 @@ class TestKamSettings(KamCommon):
     def _settings_page_error(self, vals):
         """The message the Settings page shows an administrator for ``vals``."""
         with self.assertRaises(ValidationError) as caught:
-            self.env["res.config.settings"].create(vals).execute()
+            self.env["res.config.settings"].with_user(self.admin).create(vals).execute()
         return str(caught.exception)
 
     def test_director_saves_settings_without_admin_rights(self):
@@ -191,11 +200,12 @@ class TestKamSettings(KamCommon):
         # Saving unchanged values adds nothing.
         self.env["kam.settings"].with_user(self.director).create({"kam_threshold_a": 70.0})
         self.assertEqual(self._logs() - before, logs)
-        # The Settings page logs its changes too.
-        self.env["res.config.settings"].create({"kam_demotion_grace": 4}).execute()
+        # The Settings page keeps working for administrators, and logs its changes too.
+        self.env["res.config.settings"].with_user(self.admin).create({"kam_demotion_grace": 4}).execute()
+        self.assertEqual(self.company.kam_demotion_grace, 4)
         page_log = self._logs() - before - logs
         self.assertRecordValues(
-            page_log, [{"setting": "kam_demotion_grace", "old_value": "0", "new_value": "4", "user_id": self.env.uid}]
+            page_log, [{"setting": "kam_demotion_grace", "old_value": "0", "new_value": "4", "user_id": self.admin.id}]
         )
         self.assertEqual(
             dict(page_log._fields["setting"]._description_selection(self.env))["kam_demotion_grace"],
