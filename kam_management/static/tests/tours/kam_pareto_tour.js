@@ -6,7 +6,7 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("kam_pareto_tour", {
     steps: () => [
         {
-            trigger: ".o_kam_pareto .o_kam_pareto_summary:contains('3 customers with revenue')",
+            trigger: ".o_kam_pareto .o_kam_pareto_summary:contains('3 customers with revenue, one per bar; every classified customer has revenue in the window.')",
             content: "The screen says what it charts",
         },
         {
