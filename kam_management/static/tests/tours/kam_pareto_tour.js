@@ -19,3 +19,18 @@ registry.category("web_tour.tours").add("kam_pareto_tour", {
         },
     ],
 });
+
+// One customer with revenue and one without: the summary speaks of each in the singular.
+registry.category("web_tour.tours").add("kam_pareto_singular_tour", {
+    steps: () => [
+        {
+            trigger:
+                ".o_kam_pareto .o_kam_pareto_summary:contains('One customer with revenue, one per bar; one classified customer without revenue in the window is not charted.')",
+            content: "The summary agrees with its counts",
+        },
+        {
+            trigger: ".o_kam_pareto canvas",
+            content: "The chart is drawn",
+        },
+    ],
+});
