@@ -14,7 +14,14 @@ class KamReclassifyWizard(models.TransientModel):
     run_date = fields.Date(required=True, default=fields.Date.context_today)
     line_ids = fields.One2many("kam.reclassify.wizard.line", "wizard_id", string="Changes")
     change_count = fields.Integer(compute="_compute_change_count")
+    previewed = fields.Boolean(readonly=True, help="The preview was computed for this date.")
     run_id = fields.Many2one("kam.classification.run", readonly=True)
+
+    @api.onchange("run_date")
+    def _onchange_run_date(self):
+        # Another date, another preview: the lines shown no longer answer it.
+        self.previewed = False
+        self.line_ids = [fields.Command.clear()]
 
     @api.depends("line_ids")
     def _compute_change_count(self):
@@ -42,6 +49,7 @@ class KamReclassifyWizard(models.TransientModel):
         changes = self.env["kam.classification"]._compute_changes(self.company_id, self.run_date)
         moved = [c for c in changes if c["new_tier"] != c["old_tier"]]
         self.line_ids.unlink()
+        self.previewed = True
         self.env["kam.reclassify.wizard.line"].create(
             [
                 {
