@@ -125,7 +125,7 @@ class KamKpiSnapshot(models.Model):
         help="Revenue over the window against the same window a year earlier; empty without revenue a year earlier.",
     )
     revenue_mtd = fields.Monetary(string="Revenue month to date", readonly=True, aggregator="sum")
-    gross_margin = fields.Monetary(readonly=True, aggregator="sum")
+    gross_margin = fields.Monetary(string="Gross margin", readonly=True, aggregator="sum")
     margin_rate = fields.Float(string="Gross margin (%)", readonly=True, aggregator="avg")
     margin_trend = fields.Float(
         string="Margin trend (points)",
@@ -133,8 +133,8 @@ class KamKpiSnapshot(models.Model):
         aggregator="avg",
         help="Gross margin rate over the window minus the rate over the same window a year earlier.",
     )
-    cost_to_serve = fields.Monetary(readonly=True, aggregator="sum")
-    net_contribution = fields.Monetary(readonly=True, aggregator="sum")
+    cost_to_serve = fields.Monetary(string="Cost to serve", readonly=True, aggregator="sum")
+    net_contribution = fields.Monetary(string="Net contribution", readonly=True, aggregator="sum")
     # Pipeline
     pipeline = fields.Monetary(string="Open pipeline", readonly=True, aggregator="sum")
     pipeline_weighted = fields.Monetary(
@@ -161,14 +161,16 @@ class KamKpiSnapshot(models.Model):
         readonly=True,
         help="The latest visit done, meeting with the account's contacts, logged call or email with the account.",
     )
-    days_since_contact = fields.Integer(readonly=True, aggregator="avg")
+    days_since_contact = fields.Integer(string="Days since contact", readonly=True, aggregator="avg")
     contact_interval = fields.Integer(
         string="Contact every (days)",
         readonly=True,
         aggregator="avg",
         help="The contact interval of the account's tier.",
     )
-    contact_overdue = fields.Boolean(readonly=True, help="Not contacted within the interval of its tier.")
+    contact_overdue = fields.Boolean(
+        string="Contact overdue", readonly=True, help="Not contacted within the interval of its tier."
+    )
     overdue_amount = fields.Monetary(string="Overdue receivables", readonly=True, aggregator="sum")
     overdue_share = fields.Float(string="Overdue (% of a month's revenue)", readonly=True, aggregator="avg")
     satisfaction = fields.Float(
@@ -198,8 +200,8 @@ class KamKpiSnapshot(models.Model):
         help="How many of the active account plan's objectives were on track on the day, out of all of them.",
     )
     # Health
-    health_score = fields.Integer(readonly=True, aggregator="avg")
-    health_band = fields.Selection(BANDS, readonly=True)
+    health_score = fields.Integer(string="Health score", readonly=True, aggregator="avg")
+    health_band = fields.Selection(BANDS, string="Health band", readonly=True)
     health_change = fields.Integer(
         string="Health change (30 days)",
         readonly=True,
@@ -207,7 +209,9 @@ class KamKpiSnapshot(models.Model):
         help="Score now minus the score 30 days earlier.",
     )
     health_alert = fields.Boolean(
-        readonly=True, help="At risk, or the score fell by more than the company's alert threshold in 30 days."
+        string="Health alert",
+        readonly=True,
+        help="At risk, or the score fell by more than the company's alert threshold in 30 days.",
     )
     health_loss_revenue_trend = fields.Float(string="Points lost: revenue trend", readonly=True, aggregator="avg")
     health_loss_margin_trend = fields.Float(string="Points lost: margin trend", readonly=True, aggregator="avg")
@@ -286,7 +290,7 @@ class KamKpiSnapshot(models.Model):
     @api.depends("plan_id", "plan_on_track_count", "plan_objective_count")
     def _compute_plan_on_track_summary(self):
         for snapshot in self:
-            snapshot.plan_on_track_summary = snapshot.plan_id and on_track_summary(
+            snapshot.plan_on_track_summary = bool(snapshot.plan_id) and on_track_summary(
                 snapshot.env, snapshot.plan_on_track_count, snapshot.plan_objective_count
             )
 

@@ -398,6 +398,15 @@ class ResPartner(models.Model):
             {"default_partner_id": self.id, "search_default_done": 1},
         )
 
+    def action_kam_view_planned_visits(self):
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        return self.env["kam.visit"]._action_for(
+            _("Visits planned with %(customer)s", customer=commercial.display_name),
+            [("commercial_partner_id", "=", commercial.id), ("state", "=", "planned")],
+            {"default_partner_id": self.id},
+        )
+
     # ------------------------------------------------------------------
     # KPI snapshots and health
     # ------------------------------------------------------------------

@@ -265,6 +265,8 @@ class TestCostToServe(CostCommon):
         self.assertEqual(sum(listed.filtered(lambda v: v.state == "done").mapped("cost")), 380.0)
         planned = listed.filtered(lambda visit: visit.state == "planned")
         self.assertEqual(planned.mapped("date"), [self.today + relativedelta(days=7)])
+        planned_action = partner.action_kam_view_planned_visits()
+        self.assertEqual(self.env["kam.visit"].search(planned_action["domain"]), planned)
         self.company.kam_window_months = 6
         partner.invalidate_recordset()
         self.assertEqual((partner.kam_visit_record_count, partner.kam_visit_record_cost), (1, 190.0))

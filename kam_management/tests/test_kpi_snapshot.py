@@ -69,6 +69,7 @@ class TestKpiSnapshot(KpiCommon):
         self.assertFalse(row.revenue_prev)
         self.assertFalse(row.review_date)
         self.assertFalse(row.plan_id)
+        self.assertFalse(row.plan_on_track_summary, "no plan, nothing to read")
         # Only contact (20 × 2/3), pipeline (0) and overdue (0) apply: 13.33 / 40.
         self.assertEqual((row.health_score, row.health_band, row.health_alert), (33, "at_risk", True))
         self.assertEqual(row.health_loss_revenue_trend, 0.0, "a signal that does not apply takes nothing off")

@@ -11,7 +11,7 @@ class KamReclassifyWizard(models.TransientModel):
     _description = "Key account reclassification preview"
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    run_date = fields.Date(required=True, default=fields.Date.context_today)
+    run_date = fields.Date(string="Run date", required=True, default=fields.Date.context_today)
     line_ids = fields.One2many("kam.reclassify.wizard.line", "wizard_id", string="Changes")
     change_count = fields.Integer(compute="_compute_change_count")
     previewed = fields.Boolean(readonly=True, help="The preview was computed for this date.")
@@ -89,7 +89,7 @@ class KamReclassifyWizardLine(models.TransientModel):
     currency_id = fields.Many2one(related="wizard_id.company_id.currency_id")
     old_tier = fields.Selection(TIERS, string="Current tier", readonly=True)
     new_tier = fields.Selection(TIERS, string="New tier", readonly=True)
-    computed_tier = fields.Selection(TIERS, readonly=True)
+    computed_tier = fields.Selection(TIERS, string="Computed tier", readonly=True)
     revenue = fields.Monetary(readonly=True)
     share = fields.Float(string="Share (%)", readonly=True)
     cumulative_share = fields.Float(string="Cumulative share (%)", readonly=True)
