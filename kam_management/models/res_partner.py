@@ -263,11 +263,12 @@ class ResPartner(models.Model):
     # A stakeholder list sits inside its account: the contact's own name is enough there.
     @api.depends_context("kam_contact_name_only")
     def _compute_display_name(self):
-        super()._compute_display_name()
+        res = super()._compute_display_name()
         if self.env.context.get("kam_contact_name_only"):
             for partner in self:
                 if partner.parent_id and not partner.is_company and partner.name:
                     partner.display_name = partner.name
+        return res
 
     # ------------------------------------------------------------------
     # Cost to serve
