@@ -17,3 +17,5 @@ from . import test_reports_xlsx
 from . import test_reports_security
 from . import test_pareto
 from . import test_demo_data
+from . import test_settings
+from . import test_kam_menus
