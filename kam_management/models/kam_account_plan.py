@@ -7,7 +7,22 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, format_date
 
+from ..tools import health_rules
+
+# What the plan score is, wherever it is shown: the plan form, the dashboard card, the snapshot.
+WEIGHTED_SCORE_HELP = (
+    "Each objective on track counts 1, at risk counts half and off track 0, over all the objectives "
+    "of the plan: 4 on track and 2 at risk out of 6 score 83 %. The count of objectives on track "
+    "is shown beside it."
+)
 PLAN_STATES = [("draft", "Draft"), ("active", "Active"), ("closed", "Closed"), ("cancelled", "Cancelled")]
+
+
+def on_track_summary(env, on_track, total):
+    """``"4 of 6 on track"``: what a plan's progress is, in words; empty without objectives."""
+    if not total:
+        return False
+    return env._("%(on_track)s of %(total)s on track", on_track=on_track, total=total)
 
 
 def next_period(date_start, date_end):
@@ -97,6 +112,16 @@ class KamAccountPlan(models.Model):
     on_track_count = fields.Integer(string="On track", compute="_compute_objective_summary")
     at_risk_count = fields.Integer(string="At risk", compute="_compute_objective_summary")
     off_track_count = fields.Integer(string="Off track", compute="_compute_objective_summary")
+    on_track_summary = fields.Char(
+        string="On-track objectives",
+        compute="_compute_objective_summary",
+        help="How many of the plan's objectives are on track today, out of all of them.",
+    )
+    weighted_score = fields.Float(
+        string="Weighted plan score (%)",
+        compute="_compute_objective_summary",
+        help=WEIGHTED_SCORE_HELP,
+    )
     open_action_count = fields.Integer(compute="_compute_action_summary", string="Open actions")
     next_deadline = fields.Date(compute="_compute_action_summary", string="Next deadline")
     last_review_date = fields.Date(compute="_compute_review_summary", string="Last review")
@@ -175,6 +200,8 @@ class KamAccountPlan(models.Model):
             plan.on_track_count = statuses.count("on_track")
             plan.at_risk_count = statuses.count("at_risk")
             plan.off_track_count = statuses.count("off_track")
+            plan.on_track_summary = on_track_summary(plan.env, plan.on_track_count, plan.objective_count)
+            plan.weighted_score = health_rules.plan_progress(statuses) or 0.0
 
     @api.depends("action_ids.state", "action_ids.date_deadline")
     def _compute_action_summary(self):

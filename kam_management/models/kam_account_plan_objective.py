@@ -101,6 +101,7 @@ class KamAccountPlanObjective(models.Model):
         string="Actual (manual)", digits=(16, 2), help="The actual value, entered by the KAM, of a manual measure."
     )
     previous_actual = fields.Float(
+        string="Last period's actual",
         digits=(16, 2),
         readonly=True,
         copy=False,

@@ -13,6 +13,7 @@ from ..const import DIRECTOR_GROUP, TIERS
 from ..tools import health_rules
 from ..tools.health_rules import BANDS, SIGNAL_NAMES, SIGNALS
 from ..tools.large_statement import large_statement
+from .kam_account_plan import WEIGHTED_SCORE_HELP, on_track_summary
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ KPI_COLUMNS = (
     "review_date",
     "plan_id",
     "plan_progress",
+    "plan_on_track_count",
+    "plan_objective_count",
     "health_score",
     "health_band",
     "health_change",
@@ -122,7 +125,7 @@ class KamKpiSnapshot(models.Model):
         help="Revenue over the window against the same window a year earlier; empty without revenue a year earlier.",
     )
     revenue_mtd = fields.Monetary(string="Revenue month to date", readonly=True, aggregator="sum")
-    gross_margin = fields.Monetary(readonly=True, aggregator="sum")
+    gross_margin = fields.Monetary(string="Gross margin", readonly=True, aggregator="sum")
     margin_rate = fields.Float(string="Gross margin (%)", readonly=True, aggregator="avg")
     margin_trend = fields.Float(
         string="Margin trend (points)",
@@ -130,8 +133,8 @@ class KamKpiSnapshot(models.Model):
         aggregator="avg",
         help="Gross margin rate over the window minus the rate over the same window a year earlier.",
     )
-    cost_to_serve = fields.Monetary(readonly=True, aggregator="sum")
-    net_contribution = fields.Monetary(readonly=True, aggregator="sum")
+    cost_to_serve = fields.Monetary(string="Cost to serve", readonly=True, aggregator="sum")
+    net_contribution = fields.Monetary(string="Net contribution", readonly=True, aggregator="sum")
     # Pipeline
     pipeline = fields.Monetary(string="Open pipeline", readonly=True, aggregator="sum")
     pipeline_weighted = fields.Monetary(
@@ -147,20 +150,27 @@ class KamKpiSnapshot(models.Model):
     won_amount = fields.Monetary(string="Won value (90 days)", readonly=True, aggregator="sum")
     lost_count = fields.Integer(string="Lost (90 days)", readonly=True, aggregator="sum")
     # Relationship
-    visit_count = fields.Integer(string="Visits (90 days)", readonly=True, aggregator="sum")
+    visit_count = fields.Integer(
+        string="Visits done (90 days)",
+        readonly=True,
+        aggregator="sum",
+        help="Visits done in the 90 days ending on the day of the snapshot.",
+    )
     last_contact_date = fields.Date(
         string="Last contact",
         readonly=True,
         help="The latest visit done, meeting with the account's contacts, logged call or email with the account.",
     )
-    days_since_contact = fields.Integer(readonly=True, aggregator="avg")
+    days_since_contact = fields.Integer(string="Days since contact", readonly=True, aggregator="avg")
     contact_interval = fields.Integer(
         string="Contact every (days)",
         readonly=True,
         aggregator="avg",
         help="The contact interval of the account's tier.",
     )
-    contact_overdue = fields.Boolean(readonly=True, help="Not contacted within the interval of its tier.")
+    contact_overdue = fields.Boolean(
+        string="Contact overdue", readonly=True, help="Not contacted within the interval of its tier."
+    )
     overdue_amount = fields.Monetary(string="Overdue receivables", readonly=True, aggregator="sum")
     overdue_share = fields.Float(string="Overdue (% of a month's revenue)", readonly=True, aggregator="avg")
     satisfaction = fields.Float(
@@ -171,14 +181,27 @@ class KamKpiSnapshot(models.Model):
         "kam.account.plan", string="Account plan", readonly=True, index="btree_not_null", ondelete="set null"
     )
     plan_progress = fields.Float(
-        string="Plan progress (%)",
+        string="Weighted plan score (%)",
         readonly=True,
         aggregator="avg",
-        help="Share of the active account plan's objectives on track on the day (at risk counts half).",
+        help=WEIGHTED_SCORE_HELP,
+    )
+    plan_on_track_count = fields.Integer(
+        string="Objectives on track (number)",
+        readonly=True,
+        help="Objectives of the active account plan on track on the day.",
+    )
+    plan_objective_count = fields.Integer(
+        string="Objectives (number)", readonly=True, help="Objectives of the active account plan on the day."
+    )
+    plan_on_track_summary = fields.Char(
+        string="Plan objectives",
+        compute="_compute_plan_on_track_summary",
+        help="How many of the active account plan's objectives were on track on the day, out of all of them.",
     )
     # Health
-    health_score = fields.Integer(readonly=True, aggregator="avg")
-    health_band = fields.Selection(BANDS, readonly=True)
+    health_score = fields.Integer(string="Health score", readonly=True, aggregator="avg")
+    health_band = fields.Selection(BANDS, string="Health band", readonly=True)
     health_change = fields.Integer(
         string="Health change (30 days)",
         readonly=True,
@@ -186,7 +209,9 @@ class KamKpiSnapshot(models.Model):
         help="Score now minus the score 30 days earlier.",
     )
     health_alert = fields.Boolean(
-        readonly=True, help="At risk, or the score fell by more than the company's alert threshold in 30 days."
+        string="Health alert",
+        readonly=True,
+        help="At risk, or the score fell by more than the company's alert threshold in 30 days.",
     )
     health_loss_revenue_trend = fields.Float(string="Points lost: revenue trend", readonly=True, aggregator="avg")
     health_loss_margin_trend = fields.Float(string="Points lost: margin trend", readonly=True, aggregator="avg")
@@ -261,6 +286,13 @@ class KamKpiSnapshot(models.Model):
                 ),
             )
         ]
+
+    @api.depends("plan_id", "plan_on_track_count", "plan_objective_count")
+    def _compute_plan_on_track_summary(self):
+        for snapshot in self:
+            snapshot.plan_on_track_summary = bool(snapshot.plan_id) and on_track_summary(
+                snapshot.env, snapshot.plan_on_track_count, snapshot.plan_objective_count
+            )
 
     @api.depends("health_band")
     def _compute_health_color(self):
@@ -668,8 +700,9 @@ class KamKpiSnapshot(models.Model):
                  ORDER BY rv.account_id, rv.date DESC, rv.id DESC
             ),
             plan AS (
-                SELECT * FROM unnest(%(plan_partners)s::int[], %(plan_ids)s::int[], %(plan_progress)s::float8[])
-                    AS p(partner_id, plan_id, progress)
+                SELECT * FROM unnest(%(plan_partners)s::int[], %(plan_ids)s::int[], %(plan_progress)s::float8[],
+                                     %(plan_on_track)s::int[], %(plan_objectives)s::int[])
+                    AS p(partner_id, plan_id, progress, on_track, objectives)
             ),
             base AS (
                 SELECT s.partner_id, s.manager_id, s.tier,
@@ -685,7 +718,8 @@ class KamKpiSnapshot(models.Model):
                        CASE WHEN s.tier = 'a' THEN %(interval_a)s ELSE %(interval_b)s END AS contact_interval,
                        %(overdue_amount)s AS overdue_amount,
                        rv.score AS satisfaction, rv.date AS review_date,
-                       pl.plan_id, pl.progress AS plan_progress
+                       pl.plan_id, pl.progress AS plan_progress,
+                       pl.on_track AS plan_on_track_count, pl.objectives AS plan_objective_count
                   FROM scope s
                   LEFT JOIN win ON win.partner_id = s.partner_id
                   LEFT JOIN prev ON prev.partner_id = s.partner_id
@@ -779,8 +813,10 @@ class KamKpiSnapshot(models.Model):
                 call_types.ids,
             ),
             plan_partners=list(plans),
-            plan_ids=[plan_id for plan_id, _progress in plans.values()],
-            plan_progress=[progress for _plan_id, progress in plans.values()],
+            plan_ids=[plan[0] for plan in plans.values()],
+            plan_progress=[plan[1] for plan in plans.values()],
+            plan_on_track=[plan[2] for plan in plans.values()],
+            plan_objectives=[plan[3] for plan in plans.values()],
             revenue=money(SQL("win.revenue")),
             revenue_prev=money(SQL("prev.revenue")),
             revenue_mtd=money(SQL("mtd.revenue")),
@@ -831,7 +867,8 @@ class KamKpiSnapshot(models.Model):
 
     @api.model
     def _plan_progress(self, company, date):
-        """``{account id: (plan id, progress)}`` of the plans active on ``date``, objectives judged on that day."""
+        """``{account id: (plan id, weighted score, objectives on track, objectives)}`` of the plans active
+        on ``date``, objectives judged on that day."""
         plans = (
             self.env["kam.account.plan"]
             .sudo()
@@ -854,7 +891,16 @@ class KamKpiSnapshot(models.Model):
         progress = {}
         for plan in plans:
             # One active plan per account and day; keep the latest if data says otherwise.
-            progress.setdefault(plan.partner_id.id, (plan.id, health_rules.plan_progress(statuses.get(plan.id, []))))
+            plan_statuses = statuses.get(plan.id, [])
+            progress.setdefault(
+                plan.partner_id.id,
+                (
+                    plan.id,
+                    health_rules.plan_progress(plan_statuses),
+                    plan_statuses.count("on_track"),
+                    len(plan_statuses),
+                ),
+            )
         return progress
 
     @api.model
@@ -990,7 +1036,7 @@ class KamKpiSnapshot(models.Model):
             "pipeline_cover": _("Pipeline cover"),
             "overdue": _("Overdue receivables"),
             "satisfaction": _("Satisfaction"),
-            "plan_progress": _("Plan progress"),
+            "plan_progress": _("Weighted plan score"),
         }
 
     def _health_losses(self):
@@ -1049,8 +1095,14 @@ class KamKpiSnapshot(models.Model):
             )
         if not self.plan_id:
             return _("No active account plan: not counted.")
-        progress = format(self.plan_progress, ".0f")
-        return _("%(progress)s %% of the plan's objectives on track.", progress=progress)
+        if not self.plan_objective_count:
+            return _("The active account plan has no objective: not counted.")
+        return _(
+            "%(on_track)s of %(total)s objectives on track; at risk counts half: %(score)s %%.",
+            on_track=self.plan_on_track_count,
+            total=self.plan_objective_count,
+            score=format(self.plan_progress, ".0f"),
+        )
 
     def _render_explanation(self, losses, labels):
         if not self.health_band:

@@ -260,6 +260,16 @@ class ResPartner(models.Model):
             "domain": [("partner_id", "=", self.commercial_partner_id.id), ("company_id", "=", self.env.company.id)],
         }
 
+    # A stakeholder list sits inside its account: the contact's own name is enough there.
+    @api.depends_context("kam_contact_name_only")
+    def _compute_display_name(self):
+        res = super()._compute_display_name()
+        if self.env.context.get("kam_contact_name_only"):
+            for partner in self:
+                if partner.parent_id and not partner.is_company and partner.name:
+                    partner.display_name = partner.name
+        return res
+
     # ------------------------------------------------------------------
     # Cost to serve
     # ------------------------------------------------------------------
@@ -292,13 +302,20 @@ class ResPartner(models.Model):
     kam_quadrant = _figure(fields.Selection, "Value / effort", QUADRANTS)
     kam_contribution_rank = _figure(fields.Integer, "Contribution rank")
     kam_ranking_flag = _figure(fields.Selection, "Ranking warning", RANKING_FLAGS)
-    # The smart button: every visit done to the customer (all dates), its count and its cost.
-    kam_visit_record_count = fields.Integer(string="Visits done, all dates", compute="_compute_kam_visit_record_count")
+    # The smart button: the visits done to the customer over the company's trailing window
+    # ending today (exact to the day), counted and priced alike, and the planned ones apart.
+    kam_visit_record_count = fields.Integer(string="Done visits in window", compute="_compute_kam_visit_record_count")
     kam_visit_record_cost = fields.Monetary(
-        string="Cost of the visits done",
+        string="Cost of the done visits in window",
         currency_field="kam_currency_id",
         compute="_compute_kam_visit_record_cost",
         groups=KAM_GROUP,
+    )
+    kam_visit_planned_count = fields.Integer(
+        string="Planned visits", compute="_compute_kam_visit_record_count", help="Visits planned, whatever their date."
+    )
+    kam_visit_record_window = fields.Char(
+        string="Visits counted", compute="_compute_kam_visit_record_count", help="What the visit button counts."
     )
 
     @api.depends_context("company")
@@ -315,39 +332,80 @@ class ResPartner(models.Model):
             for name in (*COST_FIGURES, *COST_RANKING):
                 partner[f"kam_{name}"] = row[name]
 
-    @api.depends_context("uid", "allowed_company_ids")
+    def _kam_visit_window(self):
+        """``(first day, today)``: the company's trailing window ending today, that the visit button counts."""
+        today = self.env.context.get("kam_today") or fields.Date.context_today(self)
+        return self.env["kam.classification"]._window(self.env.company, today)
+
+    def _kam_done_visits_domain(self):
+        date_from, date_to = self._kam_visit_window()
+        return [
+            ("commercial_partner_id", "in", self.commercial_partner_id.ids),
+            ("state", "=", "done"),
+            ("date", ">=", date_from),
+            ("date", "<=", date_to),
+        ]
+
+    @api.depends_context("uid", "allowed_company_ids", "kam_today")
     def _compute_kam_visit_record_count(self):
-        counts = dict(
-            self.env["kam.visit"]._read_group(
-                [("commercial_partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "done")],
+        Visit = self.env["kam.visit"]
+        done = dict(
+            Visit._read_group(
+                self._kam_done_visits_domain(), ["commercial_partner_id"], ["__count"], order="commercial_partner_id"
+            )
+        )
+        planned = dict(
+            Visit._read_group(
+                [("commercial_partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "planned")],
                 ["commercial_partner_id"],
                 ["__count"],
                 order="commercial_partner_id",
             )
         )
+        window = _("Done, last %(months)s months", months=self.env.company.kam_window_months)
         for partner in self:
-            partner.kam_visit_record_count = counts.get(partner.commercial_partner_id, 0)
+            partner.kam_visit_record_count = done.get(partner.commercial_partner_id, 0)
+            partner.kam_visit_planned_count = planned.get(partner.commercial_partner_id, 0)
+            partner.kam_visit_record_window = window
 
-    @api.depends_context("uid", "allowed_company_ids")
+    @api.depends_context("uid", "allowed_company_ids", "kam_today")
     def _compute_kam_visit_record_cost(self):
         costs = dict(
             self.env["kam.visit"]._read_group(
-                [("commercial_partner_id", "in", self.commercial_partner_id.ids), ("state", "=", "done")],
-                ["commercial_partner_id"],
-                ["cost:sum"],
-                order="commercial_partner_id",
+                self._kam_done_visits_domain(), ["commercial_partner_id"], ["cost:sum"], order="commercial_partner_id"
             )
         )
         for partner in self:
             partner.kam_visit_record_cost = costs.get(partner.commercial_partner_id, 0.0)
 
     def action_kam_view_visits(self):
+        """The customer's visits since the window's start and those planned, filtered on the done ones:
+        the list shows what the button counts; removing the filter shows the planned ones too."""
+        self.ensure_one()
+        commercial = self.commercial_partner_id
+        date_from = self._kam_visit_window()[0]
+        return self.env["kam.visit"]._action_for(
+            _(
+                "Visits to %(customer)s since %(date)s",
+                customer=commercial.display_name,
+                date=format_date(self.env, date_from),
+            ),
+            [
+                ("commercial_partner_id", "=", commercial.id),
+                "|",
+                ("state", "=", "planned"),
+                ("date", ">=", date_from),
+            ],
+            {"default_partner_id": self.id, "search_default_done": 1},
+        )
+
+    def action_kam_view_planned_visits(self):
         self.ensure_one()
         commercial = self.commercial_partner_id
         return self.env["kam.visit"]._action_for(
-            _("Visits to %(customer)s", customer=commercial.display_name),
-            [("commercial_partner_id", "=", commercial.id)],
-            {"default_partner_id": self.id, "search_default_done": 1},
+            _("Visits planned with %(customer)s", customer=commercial.display_name),
+            [("commercial_partner_id", "=", commercial.id), ("state", "=", "planned")],
+            {"default_partner_id": self.id},
         )
 
     # ------------------------------------------------------------------

@@ -249,6 +249,28 @@ class TestAccountPlanStatus(PlanCommon):
         at_year_end = plan.with_context(kam_today=date(2027, 1, 10)).objective_ids
         self.assertEqual(at_year_end.mapped("status"), ["off_track"] * 3, "at the end the whole target is due")
 
+    def test_plan_says_how_many_objectives_are_on_track(self):
+        """4 on track and 2 at risk read "4 of 6 on track", beside a weighted score of 83 %, not as 83 % on track."""
+        plan = self._plan()
+        self.assertFalse(plan.on_track_summary, "no objective, nothing to count")
+        on_track = self._objectives(plan, "manual", "manual", "manual", "manual", manual_actual=500)
+        at_risk = self._objectives(plan, "manual", "manual", manual_actual=350)
+        self.assertEqual(set(on_track.mapped("status")), {"on_track"})
+        self.assertEqual(set(at_risk.mapped("status")), {"at_risk"})
+        self.assertEqual((plan.on_track_count, plan.objective_count), (4, 6))
+        self.assertEqual(plan.on_track_summary, "4 of 6 on track")
+        self.assertAlmostEqual(plan.weighted_score, 100 * 5 / 6, places=2, msg="at risk counts half")
+        self.assertEqual(plan._fields["weighted_score"].string, "Weighted plan score (%)")
+        self.assertIn("at risk counts half", plan._fields["weighted_score"].help)
+
+    def test_stakeholders_read_by_their_own_name(self):
+        """Inside the account's plan, a stakeholder reads "Buyer Bea", not "Planned Account, Buyer Bea"."""
+        self.assertEqual(self.contact.display_name, "Planned Account, Buyer Bea")
+        self.assertEqual(self.contact.with_context(kam_contact_name_only=True).display_name, "Buyer Bea")
+        self.assertEqual(self.account.with_context(kam_contact_name_only=True).display_name, "Planned Account")
+        arch = self.env["kam.account.plan"].get_view(self.env.ref("kam_management.kam_account_plan_view_form").id)
+        self.assertIn("kam_contact_name_only", arch["arch"])
+
     def test_cost_to_serve_is_judged_as_a_ceiling(self):
         plan = self._plan()
         (objective,) = self._objectives(plan, "cost_to_serve")

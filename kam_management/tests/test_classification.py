@@ -1,9 +1,11 @@
 from dateutil.relativedelta import relativedelta
+from lxml import etree
 
 from odoo import Command, fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.sql_db import db_connect
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import KamCommon
 
@@ -473,6 +475,49 @@ class TestClassification(KamCommon):
         self.assertFalse(self._row(first), "a preview writes nothing")
         wizard.action_apply()
         self.assertEqual(self._row(first).tier, "a")
+
+    def test_preview_with_nothing_to_change_says_so_and_offers_to_close(self):
+        """After a run, a second preview of the same day changes nobody: the wizard says "Nothing would
+        change", lists nothing and makes Close its primary button; with changes, Run now leads."""
+        first, second = self._customers(2)
+        self._post_invoices([(first, 900, self.months_ago(1)), (second, 100, self.months_ago(1))])
+        Wizard = self.env["kam.reclassify.wizard"].with_user(self.director)
+        busy = Wizard.create({"run_date": self.today})
+        self.assertFalse(busy.previewed)
+        busy.action_preview()
+        self.assertTrue(busy.previewed)
+        self.assertEqual(busy.change_count, 2)
+        self._run()
+        calm = Wizard.create({"run_date": self.today})
+        calm.action_preview()
+        self.assertTrue(calm.previewed)
+        self.assertEqual((calm.change_count, calm.line_ids.ids), (0, []))
+        # The form shows the alert and the buttons by the same expressions as the web client.
+        arch = etree.fromstring(Wizard.get_view(view_type="form")["arch"])
+        alert = arch.xpath("//div[@name='nothing_changes']")[0]
+        self.assertIn("Nothing would change", "".join(alert.itertext()))
+        footer = arch.xpath("//footer")[0]
+
+        def shown(record, node):
+            condition = node.get("invisible")
+            return not (
+                condition and safe_eval(condition, {"previewed": record.previewed, "change_count": record.change_count})
+            )
+
+        def primary(record):
+            return [
+                button.get("string")
+                for button in footer.iter("button")
+                if "btn-primary" in (button.get("class") or "") and shown(record, button)
+            ]
+
+        self.assertTrue(shown(calm, alert))
+        self.assertFalse(shown(busy, alert))
+        self.assertEqual(primary(calm), ["Close preview"])
+        self.assertEqual(primary(busy), ["Run now"])
+        with Form(Wizard.browse(busy.id)) as form:
+            form.run_date = self.today - relativedelta(days=1)
+            self.assertFalse(form.previewed, "another date needs another preview")
 
     def test_query_count_does_not_grow_with_customers(self):
         """First runs and steady-state reruns issue the same number of queries at 3 and 30 customers."""

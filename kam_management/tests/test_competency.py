@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from lxml import etree
+
 from odoo import Command, fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
@@ -146,6 +148,21 @@ class TestCompetency(KamCommon):
         self.assertIn(self.crm, by_category.competency_id)
         self.assertNotIn(self.negotiation, by_category.competency_id)
         self.assertFalse(self.Gap.search([("user_id", "=", self.director.id)]), "directors are not in the matrix")
+
+    def test_training_needs_colour_the_gap_not_the_row(self):
+        """The list colours the gap badge alone, and its category column is the competency's category."""
+        arch = etree.fromstring(
+            self.Gap.get_view(self.env.ref("kam_management.kam_competency_gap_view_list").id)["arch"]
+        )
+        self.assertFalse([name for name in arch.attrib if name.startswith("decoration-")], "no whole-row colour")
+        (gap,) = arch.xpath("//field[@name='gap']")
+        self.assertEqual(gap.get("widget"), "badge")
+        self.assertTrue({"decoration-danger", "decoration-warning", "decoration-success"} <= set(gap.attrib))
+        self._assess(self.kam, self.crm, 1)
+        row = self.Gap.search([("user_id", "=", self.kam.id), ("competency_id", "=", self.crm.id)])
+        labels = dict(self.Gap._fields["category"]._description_selection(self.env))
+        self.assertEqual(labels[row.category], "CRM and data use")
+        self.assertEqual(row.category, self.crm.category)
 
     def test_bad_input_is_refused(self):
         for vals in ({"level": 0}, {"level": 6}, {"date": self.today_real + timedelta(days=1)}):

@@ -244,6 +244,34 @@ class TestCostToServe(CostCommon):
         window_start = self.today - relativedelta(months=12) + relativedelta(days=1)
         self.assertIn(str(window_start.year), partner.kam_window_label)
 
+    def test_visit_button_counts_and_prices_the_done_visits_of_its_window(self):
+        """The button reads "2 · 380.00, Done, last 12 months, 1 planned": the count and the cost are of
+        the same visits, done within the window ending today; planned visits are counted apart."""
+        (customer,) = self._customers(1)
+        window_start = self.today - relativedelta(months=12) + relativedelta(days=1)
+        self._visit(customer, window_start)
+        self._visit(customer, self.today)
+        self._visit(customer, window_start - relativedelta(days=1))
+        self._visit(customer, self.today - relativedelta(days=3), state="cancelled")
+        self._visit(customer, self.today + relativedelta(days=7), state="planned")
+        partner = customer.with_company(self.company).with_context(kam_today=self.today)
+        self.assertEqual((partner.kam_visit_record_count, partner.kam_visit_record_cost), (2, 380.0))
+        self.assertEqual(partner.kam_visit_planned_count, 1)
+        self.assertEqual(partner.kam_visit_record_window, "Done, last 12 months")
+        action = partner.action_kam_view_visits()
+        self.assertEqual(action["context"].get("search_default_done"), 1)
+        listed = self.env["kam.visit"].search(action["domain"])
+        self.assertEqual(len(listed.filtered(lambda v: v.state == "done")), partner.kam_visit_record_count)
+        self.assertEqual(sum(listed.filtered(lambda v: v.state == "done").mapped("cost")), 380.0)
+        planned = listed.filtered(lambda visit: visit.state == "planned")
+        self.assertEqual(planned.mapped("date"), [self.today + relativedelta(days=7)])
+        planned_action = partner.action_kam_view_planned_visits()
+        self.assertEqual(self.env["kam.visit"].search(planned_action["domain"]), planned)
+        self.company.kam_window_months = 6
+        partner.invalidate_recordset()
+        self.assertEqual((partner.kam_visit_record_count, partner.kam_visit_record_cost), (1, 190.0))
+        self.assertEqual(partner.kam_visit_record_window, "Done, last 6 months")
+
     def test_only_the_window_counts(self):
         (customer,) = self._customers(1)
         window_start = self.today - relativedelta(months=12) + relativedelta(days=1)

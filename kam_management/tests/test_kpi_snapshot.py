@@ -43,6 +43,16 @@ class TestKpiSnapshot(KpiCommon):
         self.assertEqual((row.satisfaction, row.review_date), (8.0, day - timedelta(days=3)))
         self.assertEqual(row.plan_id, self.plan)
         self.assertAlmostEqual(row.plan_progress, 50.0, msg="one objective on track, one off track")
+        self.assertEqual((row.plan_on_track_count, row.plan_objective_count), (1, 2))
+        self.assertEqual(row.plan_on_track_summary, "1 of 2 on track")
+        plan = self.plan.with_context(kam_today=day)
+        self.assertEqual(
+            (row.plan_on_track_summary, row.plan_progress),
+            (plan.on_track_summary, plan.weighted_score),
+            "the dashboard card and the plan form say the same",
+        )
+        self.assertEqual(row.visit_count, 1)
+        self.assertEqual(row._fields["visit_count"].string, "Visits done (90 days)")
         # Health: 30 × 0.625 + 10 + 20 + 10 × 0.3077 + 10 + 10 × 0.8 + 10 × 0.5 = 74.8, to watch (below 80).
         self.assertEqual((row.health_score, row.health_band, row.health_alert), (75, "watch", False))
         self.assertAlmostEqual(row.health_loss_revenue_trend, 11.25)
@@ -59,6 +69,7 @@ class TestKpiSnapshot(KpiCommon):
         self.assertFalse(row.revenue_prev)
         self.assertFalse(row.review_date)
         self.assertFalse(row.plan_id)
+        self.assertFalse(row.plan_on_track_summary, "no plan, nothing to read")
         # Only contact (20 × 2/3), pipeline (0) and overdue (0) apply: 13.33 / 40.
         self.assertEqual((row.health_score, row.health_band, row.health_alert), (33, "at_risk", True))
         self.assertEqual(row.health_loss_revenue_trend, 0.0, "a signal that does not apply takes nothing off")
@@ -230,9 +241,10 @@ class TestKpiSnapshot(KpiCommon):
         self._take(alerts=False)
         row = self._snapshot(self.anchor)
         text = str(row.health_explanation)
-        for label in ("Revenue trend", "Pipeline cover", "Plan progress", "Satisfaction", "Contact"):
+        for label in ("Revenue trend", "Pipeline cover", "Weighted plan score", "Satisfaction", "Contact"):
             self.assertIn(label, text)
         self.assertIn("-19 %", text)
+        self.assertIn("1 of 2 objectives on track; at risk counts half: 50 %", text)
         self.assertLess(text.index("Revenue trend"), text.index("Pipeline cover"), "the heaviest first")
         self.assertIn("No revenue a year earlier", str(self._snapshot(self.second).health_explanation))
 

@@ -12,10 +12,17 @@ class KamReclassifyWizard(models.TransientModel):
     _description = "Key account reclassification preview"
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    run_date = fields.Date(required=True, default=fields.Date.context_today)
+    run_date = fields.Date(string="Run date", required=True, default=fields.Date.context_today)
     line_ids = fields.One2many("kam.reclassify.wizard.line", "wizard_id", string="Changes")
     change_count = fields.Integer(compute="_compute_change_count")
+    previewed = fields.Boolean(readonly=True, help="The preview was computed for this date.")
     run_id = fields.Many2one("kam.classification.run", readonly=True)
+
+    @api.onchange("run_date")
+    def _onchange_run_date(self):
+        # Another date, another preview: the lines shown no longer answer it.
+        self.previewed = False
+        self.line_ids = [fields.Command.clear()]
 
     @api.depends("line_ids")
     def _compute_change_count(self):
@@ -43,6 +50,7 @@ class KamReclassifyWizard(models.TransientModel):
         changes = self.env["kam.classification"]._compute_changes(self.company_id, self.run_date)
         moved = [c for c in changes if c["new_tier"] != c["old_tier"]]
         self.line_ids.unlink()
+        self.previewed = True
         self.env["kam.reclassify.wizard.line"].create(
             [
                 {
@@ -101,7 +109,7 @@ class KamReclassifyWizardLine(models.TransientModel):
     currency_id = fields.Many2one(related="wizard_id.company_id.currency_id")
     old_tier = fields.Selection(TIERS, string="Current tier", readonly=True)
     new_tier = fields.Selection(TIERS, string="New tier", readonly=True)
-    computed_tier = fields.Selection(TIERS, readonly=True)
+    computed_tier = fields.Selection(TIERS, string="Computed tier", readonly=True)
     revenue = fields.Monetary(readonly=True)
     share = fields.Float(string="Share (%)", readonly=True)
     cumulative_share = fields.Float(string="Cumulative share (%)", readonly=True)
