@@ -16,3 +16,5 @@ from . import test_reports
 from . import test_reports_xlsx
 from . import test_reports_security
 from . import test_pareto
+from . import test_figures
+from . import test_account_fact
