@@ -9,6 +9,10 @@ from .kam_classification import _RUN_LOCK_KEY
 from .kam_figures import MEASURES
 
 # Stored measures, in this order: the monthly ones of ``kam.figures`` and the derived ones.
+# A refresh that writes more than this share of the table's rows (plus the minimum) refreshes
+# its statistics.
+ANALYZE_SHARE = 0.2
+ANALYZE_MIN_ROWS = 10000
 STORED_MEASURES = (*(name for name, _kind in MEASURES), "gross_margin", "cost_to_serve", "net_contribution")
 
 
@@ -311,8 +315,19 @@ class KamAccountFact(models.Model):
             written += self._refresh_company(
                 company, company_window, splits, None if rebuild else since, months, previous if previous[0] else None
             )
+        self._analyze_if_grown(written)
         self.invalidate_model()
         return written
+
+    @api.model
+    def _analyze_if_grown(self, written):
+        """Refresh the table's statistics after a refresh that wrote a large share of it (a
+        rebuild): planned with the statistics of an empty table, the analysis's pivot sorts
+        its rows on disk instead of hashing them in parallel."""
+        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", self._table))
+        estimate = self.env.cr.fetchone()[0]
+        if written > ANALYZE_SHARE * max(estimate, 0) + ANALYZE_MIN_ROWS:
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
 
     @api.model
     def _touched_sql(self, company, since):
@@ -366,9 +381,12 @@ class KamAccountFact(models.Model):
             touched = SQL("touched AS MATERIALIZED (%s),", self._touched_sql(company, since))
 
             def scope(_company, partner, day):
+                touched_partner = SQL("%s IN (SELECT partner_id FROM touched)", partner)
+                if not months:
+                    return touched_partner
                 return SQL(
-                    "(%s IN (SELECT partner_id FROM touched) OR date_trunc('month', %s)::date = ANY(%s::date[]))",
-                    partner,
+                    "(%s OR date_trunc('month', %s)::date = ANY(%s::date[]))",
+                    touched_partner,
                     day,
                     months,
                 )

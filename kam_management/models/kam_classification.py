@@ -288,7 +288,9 @@ class KamClassification(models.Model):
     def _cron_reclassify(self):
         companies = self.env["res.company"].search([])
         for done, company in enumerate(companies):
-            self._reclassify_company(company)
+            run = self._reclassify_company(company)
+            # The stored monthly figures follow the run's window (the cost-to-serve analysis).
+            self.env["kam.account.fact"]._refresh(company, window=self._window(company, run.date))
             self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(companies) - done - 1)
 
     @api.model
@@ -301,14 +303,6 @@ class KamClassification(models.Model):
         """Revenue per commercial entity in the window, in company currency, untaxed, from the
         company's source: ``kam.figures._revenue_sql``, the one definition of revenue."""
         return self.env["kam.figures"]._revenue_sql(company, date_from, date_to)
-
-    @api.model
-    def _facts_sql(self, company, date_from, date_to):
-        """The figures of each customer over the window, summed from the stored monthly facts
-        (``kam.account.fact``, refreshed for this window: its edge months are cut at its ends,
-        so the sum is exact to the day). The columns of ``kam.account.fact._figures_sql``."""
-        Fact = self.env["kam.account.fact"]
-        return Fact._stored_figures_sql(company, date_from, date_to, splits=Fact._splits((date_from, date_to)))
 
     @api.model
     def _ranking_sql(self, company, run_date):
@@ -457,25 +451,6 @@ class KamClassification(models.Model):
         preview of a reclassification, which only lists tier changes)."""
         return bool(self.env.context.get("kam_without_cost_figures"))
 
-    def _from_facts(self):
-        """Context ``kam_from_facts``: the stored facts were refreshed for the run's window, the
-        stage reads them instead of the documents (a run; the preview reads the documents)."""
-        return bool(self.env.context.get("kam_from_facts"))
-
-    @api.model
-    def _window_figures_sql(self, company, date_from, date_to):
-        """The cost figures of the window: from the stored facts in a run, else from the documents."""
-        if self._from_facts():
-            return self._facts_sql(company, date_from, date_to)
-        return self.env["kam.account.fact"]._figures_sql(company, date_from, date_to)
-
-    @api.model
-    def _refresh_facts(self, company, run_date):
-        """Bring the stored facts of ``company`` up to date for the window ending on
-        ``run_date``; return the classification model set to read them."""
-        self.env["kam.account.fact"]._refresh(company, window=self._window(company, run_date))
-        return self.with_context(kam_from_facts=True)
-
     @api.model
     def _flush_stage_sources(self, company):
         """Flush what the stage reads: the revenue source, the rows, and the cost figures' sources."""
@@ -506,8 +481,6 @@ class KamClassification(models.Model):
         date_from, date_to = self._window(company, run_date)
         columns = self._stage_columns()
         revenue = self._revenue_sql(company, date_from, date_to)
-        if self._from_facts() and company.kam_revenue_source != "sale_order":
-            revenue = SQL("SELECT partner_id, revenue FROM (%s) r", self._facts_sql(company, date_from, date_to))
         classified = SQL("SELECT * FROM classified")
         ctes = after = joins = SQL("")
         keys = keep = extra_columns = SQL("")
@@ -520,7 +493,7 @@ class KamClassification(models.Model):
             # gets its figures before it is written. Last, the customers are placed and flagged
             # by contribution, against their new tier and rank.
             values = self._cost_figure_values(company)
-            figures = self._window_figures_sql(company, date_from, date_to)
+            figures = self.env["kam.account.fact"]._figures_sql(company, date_from, date_to)
             ctes = SQL("f AS MATERIALIZED (%s), ", figures)
             if company.kam_revenue_source == "sale_order":
                 ranked = SQL("f.partner_id IN (SELECT partner_id FROM ranked)")
@@ -697,7 +670,6 @@ class KamClassification(models.Model):
 
         cr = self.env.cr
         with large_statement(cr):
-            engine = self._refresh_facts(company, run_date)
             cr.execute(
                 SQL(
                     """
@@ -754,7 +726,7 @@ class KamClassification(models.Model):
                                AS demoted_accounts
                       FROM stage s
                     """,
-                    stage=engine._stage_sql(company, run_date),
+                    stage=self._stage_sql(company, run_date),
                     columns=SQL(", ").join(ident(name) for name in columns),
                     s_columns=SQL(", ").join(ident(name, "s") for name in columns),
                     assignments=SQL(", ").join(SQL("%s = %s", ident(name), ident(name, "s")) for name in columns),
@@ -861,6 +833,10 @@ class KamClassification(models.Model):
         self.check_access("write")
         today = fields.Date.context_today(self)
         changed = sum(self._refresh_cost_to_serve(company, today) for company in self.env.companies)
+        # The cost-to-serve analysis follows: its stored rows, over the same window.
+        Fact = self.env["kam.account.fact"]
+        for company in self.env.companies:
+            Fact._refresh(company, window=self._window(company, today))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -890,8 +866,7 @@ class KamClassification(models.Model):
         self.env["kam.account.fact"]._flush_sources()
         self.flush_model()
         with large_statement(self.env.cr):
-            engine = self._refresh_facts(company, run_date)
-            self.env.cr.execute(engine._cost_figures_sql(company, run_date))
+            self.env.cr.execute(self._cost_figures_sql(company, run_date))
             changed = self.env.cr.fetchone()[0]
         self.invalidate_model()
         self.env["res.partner"].invalidate_model()
@@ -1126,7 +1101,7 @@ class KamClassification(models.Model):
             )
             SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd)
             """,
-            figures=self._window_figures_sql(company, date_from, date_to),
+            figures=self.env["kam.account.fact"]._figures_sql(company, date_from, date_to),
             values=SQL(", ").join(SQL("%s AS %s", value, ident(name)) for name, value in values.items()),
             company=company.id,
             effort=self._cost_effort_sql(values),

@@ -1,5 +1,6 @@
 from datetime import date
 
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .test_cost_to_serve import CostCommon
@@ -10,6 +11,12 @@ class TestAccountFact(CostCommon):
     """The stored monthly figures: one row per customer, month (or part of a month) and
     salesperson, kept current by the run and the refreshes, the classification window a sum of
     whole rows, exact to the day."""
+
+    def _run(self, company=None, run_date=None):
+        """A run, and the refresh of the stored figures that follows it in the scheduled run."""
+        run = super()._run(company, run_date)
+        self.Fact._refresh(run.company_id, window=self.Classification._window(run.company_id, run.date))
+        return run
 
     def _rows(self, partner):
         return self.Fact.search([("company_id", "=", self.company.id), ("partner_id", "=", partner.id)])
@@ -45,7 +52,7 @@ class TestAccountFact(CostCommon):
         self._post_invoices([(customer, 30.0, date(2025, 6, 16)), (customer, 5.0, date(2026, 3, 1))])
         self._run()
         march = self._rows(customer).filtered(lambda row: row.date == date(2026, 3, 1))
-        self.Classification._reclassify_company(self.company, date(2026, 6, 16))
+        self._run(run_date=date(2026, 6, 16))
         rows = self._rows(customer)
         self.assertIn(march, rows, "a month the cut did not move is not rewritten")
         self.assertEqual(
@@ -101,3 +108,20 @@ class TestAccountFact(CostCommon):
         self.Fact._refresh(self.company, rebuild=True)
         after = sorted((row.date, row.user_id.id, row.revenue, row.cost_to_serve) for row in self._rows(customer))
         self.assertEqual(after, before)
+
+    def test_only_directors_refresh_and_nobody_writes_facts(self):
+        """A Key Account Manager reads the analysis; refreshing it is a director's job, and
+        its rows are written by the refresh only."""
+        (customer,) = self._customers(1)
+        self._post_invoices([(customer, 100.0, self.months_ago(1))])
+        self._run()
+        facts = self.Fact.with_user(self.kam).search([("partner_id", "=", customer.id)])
+        self.assertEqual(sum(facts.mapped("revenue")), 100.0)
+        with self.assertRaises(AccessError):
+            self.Fact.with_user(self.kam).action_refresh()
+        with self.assertRaises(AccessError):
+            facts.write({"revenue": 1.0})
+        with self.assertRaises(AccessError):
+            facts.unlink()
+        action = self.Fact.with_user(self.director).action_refresh()
+        self.assertEqual(action["params"]["type"], "success")

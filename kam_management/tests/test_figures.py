@@ -32,8 +32,10 @@ class TestFiguresAgree(TransactionCase):
         cls.env.user.groups_id |= cls.env.ref("kam_management.group_kam_director")
         cls.today = fields.Date.context_today(cls.env.user)
         # Every screen as of today: today's run (the demo's run of today, again: it changes
-        # nothing), the facts it refreshes, and today's KPI snapshot.
-        cls.env["kam.classification"]._reclassify_company(cls.company, cls.today)
+        # nothing), the refresh of the stored figures that follows it, and today's KPI snapshot.
+        Classification = cls.env["kam.classification"]
+        Classification._reclassify_company(cls.company, cls.today)
+        cls.env["kam.account.fact"]._refresh(cls.company, window=Classification._window(cls.company, cls.today))
         cls.env["kam.kpi.snapshot"]._take_snapshots(cls.company, cls.today, alerts=False)
         cls.rows = cls.env["kam.classification"].search([("company_id", "=", cls.company.id), ("tier", "=", "a")])
         cls.currency = cls.company.currency_id
