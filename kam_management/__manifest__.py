@@ -16,6 +16,7 @@
         "security/crm_lead_security.xml",
         "security/kam_cost_security.xml",
         "security/kam_kpi_security.xml",
+        "security/kam_settings_security.xml",
         "data/ir_cron_data.xml",
         "data/ir_cron_kpi_data.xml",
         "data/kam_competency_data.xml",
@@ -47,6 +48,8 @@
         "views/calendar_event_views.xml",
         "views/res_config_settings_views.xml",
         "views/kam_menus.xml",
+        "views/kam_settings_views.xml",
+        "views/kam_settings_log_views.xml",
         "data/spreadsheet_dashboard_kpi.xml",
     ],
     "demo": [

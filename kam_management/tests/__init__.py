@@ -18,3 +18,5 @@ from . import test_reports_security
 from . import test_pareto
 from . import test_figures
 from . import test_account_fact
+from . import test_settings
+from . import test_kam_menus
