@@ -77,7 +77,7 @@ class TestFiguresAgree(TransactionCase):
         """Partner form = analysis over the classification window = KPI snapshot = review report
         = Pareto workbook = Portfolio workbook, for revenue, margin, cost to serve, contribution
         and visits."""
-        Data = self.env["kam.report.data"]
+        Data = self.env["kam.report.figures"]
         window = self.env["kam.classification"]._window(self.company, self.today)
         keys = [(self.company.id, row.partner_id.id) for row in self.rows]
         review = Data._figures(keys, {"current": window})
