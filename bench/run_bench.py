@@ -35,6 +35,7 @@ import os
 import shlex
 import sys
 
+import bench_analysis
 import bench_cost_to_serve
 import bench_engine
 import bench_kpi
@@ -53,7 +54,7 @@ from harness import (
     source_version,
 )
 
-MODULES = ("engine", "cost", "reports", "kpi", "service")
+MODULES = ("engine", "cost", "analysis", "reports", "kpi", "service")
 
 
 def parse_args(argv=None):
@@ -184,6 +185,10 @@ def run_modules(args, registry):
             env, company, run_date, bench_customer_ids(env), args.visits, args.entries, args.repeat, args.explain
         )
 
+    def analysis(env, company, _run_date, _marker):
+
+        return bench_analysis.run(env, company, repeat=args.repeat)
+
     def reports(env, company, _run_date, _marker):
 
         return bench_reports.run(env, company, accounts=args.portfolio_accounts)
@@ -198,7 +203,7 @@ def run_modules(args, registry):
 
     # Reports before KPI: the KPI benchmark makes its own key accounts (SQL), the reports
     # read those of the engine run. The service levels last: they set their own tiers (SQL).
-    modules = [("cost", cost), ("reports", reports), ("kpi", kpi), ("service", service)]
+    modules = [("cost", cost), ("analysis", analysis), ("reports", reports), ("kpi", kpi), ("service", service)]
     results = {}
     for name, body in modules:
         if name not in args.only:

@@ -21,6 +21,8 @@ from . import kam_cost_category
 from . import kam_cost_rate
 from . import kam_visit
 from . import kam_cost_entry
+from . import kam_figures
+from . import account_move
 from . import kam_account_fact
 from . import kam_kpi_snapshot
 from . import res_partner

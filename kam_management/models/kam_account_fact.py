@@ -1,44 +1,79 @@
-from odoo import api, fields, models, tools
+from dateutil.relativedelta import relativedelta
+
+from odoo import _, api, fields, models, tools
 from odoo.tools import SQL
 
 from ..const import QUADRANTS, TIERS
+from ..tools.large_statement import large_statement
+from .kam_classification import _RUN_LOCK_KEY
+from .kam_figures import MEASURES
 
-# Measures of every source row, in this order; a source that does not produce one says 0.
-_MEASURES = (
-    ("revenue", "numeric"),
-    ("cost_of_goods", "numeric"),
-    ("cost_of_goods_from_orders", "numeric"),
-    ("visit_cost", "numeric"),
-    ("other_cost", "numeric"),
-    ("visit_count", "bigint"),
-    ("visit_hours", "float8"),
-)
+# Stored measures, in this order: the monthly ones of ``kam.figures`` and the derived ones.
+# A refresh that writes more than this share of the table's rows (plus the minimum) refreshes
+# its statistics.
+ANALYZE_SHARE = 0.2
+ANALYZE_MIN_ROWS = 10000
+STORED_MEASURES = (*(name for name, _kind in MEASURES), "gross_margin", "cost_to_serve", "net_contribution")
 
 
 class KamAccountFact(models.Model):
-    """Cost-to-serve analysis: value and effort per company, customer, month and salesperson.
+    """Stored monthly figures: value and effort per company, commercial entity, month and
+    salesperson.
 
-    A read-only SQL view over the same source statements as ``_figures_sql``, so that the
-    pivot, the partner figures and the classification can never disagree. Tier, quadrant and
-    manager are the customer's current ones, not those of the month.
+    The only source of these rows is ``kam.figures`` (the one definition of each figure);
+    every screen sums them over its window. In the month that holds the first day of the
+    company's classification window (and in the month that holds the day after its last
+    day), a customer's figures are cut in two rows at that day, so that the classification
+    window is a sum of whole rows, exact to the day. ``in_window`` marks them.
+
+    The account's tier, quadrant and Key Account Manager are its current ones, those of its
+    classification row; the salesperson is the document's.
+    Kept current by ``_refresh``: the classification run, the daily KPI run and on demand.
     """
 
     _name = "kam.account.fact"
     _description = "Cost-to-serve analysis"
-    _auto = False
     _order = "date desc, partner_id"
     _rec_name = "partner_id"
+    _log_access = False
 
-    company_id = fields.Many2one("res.company", readonly=True)
-    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True)
-    date = fields.Date(string="Month", readonly=True)
-    user_id = fields.Many2one("res.users", string="Salesperson", readonly=True)
-    manager_id = fields.Many2one("res.users", string="Key Account Manager", readonly=True)
-    tier = fields.Selection(TIERS, readonly=True)
-    quadrant = fields.Selection(QUADRANTS, readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True, required=True, index=True)
+    partner_id = fields.Many2one("res.partner", string="Customer", readonly=True, required=True, index=True)
+    date = fields.Date(
+        string="Month",
+        readonly=True,
+        required=True,
+        help="First day of the month (or of the part of the month) the figures belong to.",
+    )
+    in_window = fields.Boolean(
+        string="In the classification window",
+        readonly=True,
+        help="The figures of the trailing window ending on the company's last classification run.",
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Salesperson",
+        readonly=True,
+        help="The salesperson of the invoice, or who did the visit or booked the cost.",
+    )
+    # The account's current tier, quadrant and manager: its classification row's, joined when
+    # the analysis filters or groups by them (``_field_to_sql``), so that a run or a new
+    # manager never rewrites the facts.
+    manager_id = fields.Many2one(
+        "res.users",
+        string="Key Account Manager",
+        compute="_compute_account",
+        search="_search_manager_id",
+        help="The account's Key Account Manager today.",
+    )
+    tier = fields.Selection(TIERS, compute="_compute_account", search="_search_tier")
+    quadrant = fields.Selection(QUADRANTS, compute="_compute_account", search="_search_quadrant")
     currency_id = fields.Many2one("res.currency", readonly=True)
     revenue = fields.Monetary(currency_field="currency_id", readonly=True)
     cost_of_goods = fields.Monetary(string="Cost of goods", currency_field="currency_id", readonly=True)
+    cost_of_goods_from_orders = fields.Monetary(
+        string="Cost of goods from orders", currency_field="currency_id", readonly=True
+    )
     gross_margin = fields.Monetary(currency_field="currency_id", readonly=True)
     visit_cost = fields.Monetary(string="Cost of visits", currency_field="currency_id", readonly=True)
     other_cost = fields.Monetary(string="Other costs to serve", currency_field="currency_id", readonly=True)
@@ -47,218 +82,434 @@ class KamAccountFact(models.Model):
     visit_count = fields.Integer(string="Visits done", readonly=True)
     visit_hours = fields.Float(string="Hours spent", readonly=True)
 
-    def init(self):
+    def _auto_init(self):
+        # The analysis used to be an SQL view of this name: an upgrade makes room for the table.
         tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(SQL("CREATE OR REPLACE VIEW %s AS (%s)", SQL.identifier(self._table), self._view_sql()))
+        return super()._auto_init()
+
+    def init(self):
+        # Customers whose rows the next refresh computes again, for changes no write date
+        # shows (a deleted visit, a document moved to another customer), and when and for
+        # which window each company's rows were last refreshed. Bookkeeping of the refresh,
+        # not business records: plain tables.
+        self.env.cr.execute(
+            "CREATE TABLE IF NOT EXISTS kam_account_fact_pending (company_id int NOT NULL, partner_id int NOT NULL)"
+        )
+        self.env.cr.execute(
+            "CREATE TABLE IF NOT EXISTS kam_account_fact_state (company_id int PRIMARY KEY, "
+            "since_xid xid NOT NULL, date_from date NOT NULL, date_to date NOT NULL)"
+        )
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS kam_account_fact_company_date_idx ON %s (company_id, date)",
+                SQL.identifier(self._table),
+            )
+        )
+        # One row per key: a refresh that ran on a stale snapshot fails instead of counting twice.
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS kam_account_fact_key_uniq "
+                "ON %s (company_id, partner_id, date, COALESCE(user_id, 0))",
+                SQL.identifier(self._table),
+            )
+        )
+
+    def _compute_account(self):
+        rows = (
+            self.env["kam.classification"]
+            .sudo()
+            .search([("partner_id", "in", self.partner_id.ids), ("company_id", "in", self.company_id.ids)])
+        )
+        by_key = {(row.company_id.id, row.partner_id.id): row for row in rows}
+        for fact in self:
+            row = by_key.get((fact.company_id.id, fact.partner_id.id))
+            fact.tier = row.tier if row else False
+            fact.quadrant = row.quadrant if row else False
+            fact.manager_id = row.manager_id.id if row else False
+
+    def _search_tier(self, operator, value):
+        return self._search_account("tier", operator, value)
+
+    def _search_quadrant(self, operator, value):
+        return self._search_account("quadrant", operator, value)
+
+    def _search_manager_id(self, operator, value):
+        return self._search_account("manager_id", operator, value)
+
+    def _search_account(self, fname, operator, value):
+        """Facts whose account's classification row (same company) has ``fname`` in ``value``."""
+        if operator not in ("=", "!=", "in", "not in"):
+            return NotImplemented
+        values = list(value) if isinstance(value, list | tuple | set) else [value]
+        values = [v.id if isinstance(v, models.BaseModel) else v for v in values]
+        known = [v for v in values if v]
+        column = SQL.identifier("k", fname)
+        condition = SQL("%s = ANY(%s)", column, known)
+        if len(known) < len(values):
+            condition = SQL("(%s OR %s IS NULL)", condition, column)
+        facts = SQL(
+            """(SELECT f.id FROM kam_account_fact f
+                 LEFT JOIN kam_classification k ON k.company_id = f.company_id AND k.partner_id = f.partner_id
+                WHERE %s)""",
+            condition,
+        )
+        return [("id", "in" if operator in ("=", "in") else "not in", facts)]
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        if fname not in ("tier", "quadrant", "manager_id"):
+            return super()._field_to_sql(alias, fname, query, flush)
+        Classification = self.env["kam.classification"]
+        to_flush = Classification._fields[fname] if flush else None
+        row_alias = query.make_alias(alias, "account") if query is not None else "account"
+        condition = SQL(
+            "%s = %s AND %s = %s",
+            SQL.identifier(row_alias, "company_id"),
+            SQL.identifier(alias, "company_id"),
+            SQL.identifier(row_alias, "partner_id"),
+            SQL.identifier(alias, "partner_id"),
+        )
+        column = SQL.identifier(row_alias, fname, to_flush=to_flush)
+        if query is None:
+            return SQL("(SELECT %s FROM kam_classification %s WHERE %s)", column, SQL.identifier(row_alias), condition)
+        query.add_join("LEFT JOIN", row_alias, Classification._table, condition)
+        return column
 
     # ------------------------------------------------------------------
-    # The one definition of the figures
+    # Reading: the figures of a window
     # ------------------------------------------------------------------
+    @api.model
+    def _flush_sources(self):
+        """Flush every field the figures read (see ``kam.figures``)."""
+        self.env["kam.figures"]._flush_sources()
+
+    @api.model
+    def _sources_sql(self, company_id, date_from, date_to, detail):
+        """The monthly rows of the figures' definitions (``kam.figures._sources_sql``)."""
+        return self.env["kam.figures"]._sources_sql(company_id, date_from, date_to, detail)
+
     @api.model
     def _figures_sql(self, company, date_from, date_to):
         """Value and effort of each customer of ``company`` from ``date_from`` to ``date_to``.
 
         Returns an ``odoo.tools.SQL`` SELECT, one row per commercial entity with any figure in
-        the range (both dates included), all amounts in company currency:
-
-        - ``partner_id``: the commercial entity (contacts roll up to their company);
-        - ``revenue``: untaxed posted customer invoices minus credit notes, by invoice date
-          (``amount_untaxed_signed``), exactly what the 80/20 classification counts with
-          its invoice source;
-        - ``cost_of_goods``: for invoice lines made from sales order lines, the order line's
-          cost (``sale_margin``'s ``purchase_price``, converted from the order currency);
-          for other lines, the product's cost in the company; credit notes count negative;
-        - ``gross_margin`` = ``revenue`` - ``cost_of_goods``;
-        - ``visit_cost``: the stored cost of the visits done; ``other_cost``: the cost entries;
-        - ``cost_to_serve`` = ``visit_cost`` + ``other_cost``;
-        - ``net_contribution`` = ``gross_margin`` - ``cost_to_serve``;
-        - ``visit_count`` (visits done) and ``visit_hours`` (their duration plus travel time);
-        - ``cost_of_goods_from_orders``: the part of ``cost_of_goods`` taken from sales orders,
-          so that screens can say where the margin comes from.
+        the range (both dates included), all amounts in company currency: ``partner_id``,
+        ``revenue``, ``cost_of_goods``, ``gross_margin``, ``visit_cost``, ``other_cost``,
+        ``cost_to_serve``, ``net_contribution``, ``visit_count``, ``visit_hours`` and
+        ``cost_of_goods_from_orders``; see ``kam.figures`` for each definition.
 
         Callers may wrap it (``WITH f AS (%s)``) and must flush what they changed before.
         """
-        return SQL(
-            """
-            SELECT partner_id,
-                   SUM(revenue) AS revenue,
-                   SUM(cost_of_goods) AS cost_of_goods,
-                   SUM(visit_cost) AS visit_cost,
-                   SUM(other_cost) AS other_cost,
-                   SUM(visit_cost) + SUM(other_cost) AS cost_to_serve,
-                   SUM(revenue) - SUM(cost_of_goods) AS gross_margin,
-                   SUM(revenue) - SUM(cost_of_goods) - SUM(visit_cost) - SUM(other_cost) AS net_contribution,
-                   SUM(visit_count)::int AS visit_count,
-                   SUM(visit_hours)::float8 AS visit_hours,
-                   SUM(cost_of_goods_from_orders) AS cost_of_goods_from_orders
-              FROM (%(sources)s) s
-             GROUP BY partner_id
-            """,
-            sources=self._sources_sql(company.id, date_from, date_to, detail=False),
-        )
+        Figures = self.env["kam.figures"]
+        return Figures._totals_sql(Figures._sources_sql(company.id, date_from, date_to))
 
     @api.model
-    def _flush_sources(self):
-        """Flush every field the source statements read."""
-        self.env["account.move"].flush_model(
-            [
-                "state",
-                "move_type",
-                "invoice_date",
-                "company_id",
-                "commercial_partner_id",
-                "amount_untaxed_signed",
-                "invoice_user_id",
-            ]
-        )
-        self.env["account.move.line"].flush_model(
-            ["move_id", "display_type", "product_id", "quantity", "product_uom_id"]
-        )
-        self.env["sale.order.line"].flush_model(["purchase_price", "product_uom", "order_id", "invoice_lines"])
-        self.env["sale.order"].flush_model(["currency_rate"])
-        self.env["product.product"].flush_model(["standard_price", "product_tmpl_id"])
-        self.env["kam.visit"].flush_model(
-            ["state", "company_id", "commercial_partner_id", "date", "user_id", "cost", "duration", "travel_time"]
-        )
-        self.env["kam.cost.entry"].flush_model(
-            ["company_id", "commercial_partner_id", "date", "user_id", "amount_company"]
-        )
-
-    @api.model
-    def _sources_sql(self, company_id, date_from, date_to, detail):
-        """UNION ALL of one grouped SELECT per source, all with the columns of ``_MEASURES``.
-
-        Grouped by ``(company_id, partner_id)``, plus ``(date, user_id)`` by month when
-        ``detail``; ``company_id``, ``date_from`` and ``date_to`` filter when given.
-        """
-
-        def select(alias, partner, day, user, measures, from_where):
-            keys = [SQL("%s.company_id", SQL.identifier(alias)), SQL("%s AS partner_id", partner)]
-            if detail:
-                keys += [SQL("date_trunc('month', %s)::date AS date", day), SQL("%s AS user_id", user)]
-            columns = [
-                SQL("(%s)::%s AS %s", measures.get(name, SQL("0")), SQL(kind), SQL.identifier(name))
-                for name, kind in _MEASURES
-            ]
-            return SQL(
-                "SELECT %s, %s %s GROUP BY %s",
-                SQL(", ").join(keys),
-                SQL(", ").join(columns),
-                from_where,
-                SQL(", ").join(SQL(str(i + 1)) for i in range(len(keys))),
+    def _stored_figures_sql(self, company, date_from, date_to, splits=None):
+        """``_figures_sql`` of the window read from the stored rows: the rows whose whole period
+        lies in the window, plus the figures' definitions for the days at its edges that only
+        part of a row covers, so that any window is exact to the day. The rows must be current
+        (``_refresh``); ``splits`` are the days the months are cut at (read when not given)."""
+        if splits is None:
+            self.env.cr.execute(
+                SQL("SELECT date_from, date_to FROM kam_account_fact_state WHERE company_id = %s", company.id)
             )
-
-        def filters(company_col, date_col):
-            clauses = []
-            if company_id:
-                clauses.append(SQL("%s = %s", company_col, company_id))
-            if date_from:
-                clauses.append(SQL("%s >= %s", date_col, date_from))
-            if date_to:
-                clauses.append(SQL("%s <= %s", date_col, date_to))
-            return SQL("").join(SQL(" AND %s", clause) for clause in clauses)
-
-        invoices = SQL(
-            "m.state = 'posted' AND m.move_type IN ('out_invoice', 'out_refund')%s",
-            filters(SQL("m.company_id"), SQL("m.invoice_date")),
+            stored = self.env.cr.fetchone()
+            splits = self._splits(stored) if stored else []
+        # A row starts on the first of a month or on a split day, and ends before the next.
+        first_month = date_from.replace(day=1)
+        cut_from = min(
+            [day for day in splits if date_from <= day]
+            + [first_month if first_month == date_from else first_month + relativedelta(months=1)]
         )
-        revenue = select(
-            "m",
-            SQL("m.commercial_partner_id"),
-            SQL("m.invoice_date"),
-            SQL("m.invoice_user_id"),
-            {"revenue": SQL("SUM(m.amount_untaxed_signed)")},
-            SQL("FROM account_move m WHERE %s", invoices),
-        )
-        cost_of_goods = select(
-            "m",
-            SQL("m.commercial_partner_id"),
-            SQL("m.invoice_date"),
-            SQL("m.invoice_user_id"),
-            {
-                "cost_of_goods": SQL("SUM(c.cost)"),
-                "cost_of_goods_from_orders": SQL("COALESCE(SUM(c.cost) FILTER (WHERE c.from_order), 0)"),
-            },
+        end = date_to + relativedelta(days=1)
+        cut_to = max([day for day in splits if day <= end] + [end.replace(day=1)])
+        Figures = self.env["kam.figures"]
+        if cut_from >= cut_to:
+            return self._figures_sql(company, date_from, date_to)
+        parts = [
             SQL(
-                """
-                FROM account_move m
-                JOIN account_move_line l ON l.move_id = m.id
-                 AND l.display_type = 'product' AND l.product_id IS NOT NULL
-                JOIN product_product pp ON pp.id = l.product_id
-                JOIN product_template pt ON pt.id = pp.product_tmpl_id
-                LEFT JOIN uom_uom line_uom ON line_uom.id = l.product_uom_id
-                LEFT JOIN uom_uom product_uom ON product_uom.id = pt.uom_id
-                LEFT JOIN LATERAL (
-                    SELECT sol.purchase_price::numeric AS price,
-                           COALESCE(NULLIF(so.currency_rate, 0), 1)::numeric AS currency_rate,
-                           COALESCE(sol_uom.factor, 1)::numeric AS uom_factor
-                      FROM sale_order_line_invoice_rel rel
-                      JOIN sale_order_line sol ON sol.id = rel.order_line_id
-                      JOIN sale_order so ON so.id = sol.order_id
-                      LEFT JOIN uom_uom sol_uom ON sol_uom.id = sol.product_uom
-                     WHERE rel.invoice_line_id = l.id AND sol.purchase_price IS NOT NULL
-                     ORDER BY rel.order_line_id
-                     LIMIT 1
-                ) so_cost ON true
-                CROSS JOIN LATERAL (
-                    SELECT CASE WHEN m.move_type = 'out_refund' THEN -1 ELSE 1 END
-                           * l.quantity::numeric / COALESCE(NULLIF(line_uom.factor, 0), 1)::numeric
-                           * CASE WHEN so_cost.price IS NOT NULL
-                                  THEN so_cost.price * so_cost.uom_factor / so_cost.currency_rate
-                                  ELSE COALESCE((pp.standard_price ->> m.company_id::text)::numeric, 0)
-                                       * COALESCE(product_uom.factor, 1)::numeric
-                             END AS cost,
-                           so_cost.price IS NOT NULL AS from_order
-                ) c
-                WHERE %s
-                """,
-                invoices,
-            ),
+                "SELECT company_id, partner_id, %s FROM kam_account_fact "
+                "WHERE company_id = %s AND date >= %s AND date < %s",
+                SQL(", ").join(SQL.identifier(name) for name, _kind in MEASURES),
+                company.id,
+                cut_from,
+                cut_to,
+            )
+        ]
+        if date_from < cut_from:
+            parts.append(Figures._sources_sql(company.id, date_from, cut_from - relativedelta(days=1)))
+        if cut_to <= date_to:
+            parts.append(Figures._sources_sql(company.id, cut_to, date_to))
+        return Figures._totals_sql(SQL(" UNION ALL ").join(parts))
+
+    # ------------------------------------------------------------------
+    # Keeping the rows current
+    # ------------------------------------------------------------------
+    @api.model
+    def _window_of(self, company):
+        """The classification window of ``company``'s last run (today's when it has none)."""
+        run = (
+            self.env["kam.classification.run"]
+            .sudo()
+            .search([("company_id", "=", company.id)], order="date desc, id desc", limit=1)
         )
-        visits = select(
-            "v",
-            SQL("v.commercial_partner_id"),
-            SQL("v.date"),
-            SQL("v.user_id"),
-            {
-                "visit_cost": SQL("SUM(v.cost)"),
-                "visit_count": SQL("COUNT(*)"),
-                "visit_hours": SQL("SUM(COALESCE(v.duration, 0) + COALESCE(v.travel_time, 0))"),
-            },
-            SQL("FROM kam_visit v WHERE v.state = 'done'%s", filters(SQL("v.company_id"), SQL("v.date"))),
-        )
-        other_costs = select(
-            "e",
-            SQL("e.commercial_partner_id"),
-            SQL("e.date"),
-            SQL("e.user_id"),
-            {"other_cost": SQL("SUM(e.amount_company)")},
-            SQL("FROM kam_cost_entry e WHERE true%s", filters(SQL("e.company_id"), SQL("e.date"))),
-        )
-        return SQL(" UNION ALL ").join([revenue, cost_of_goods, visits, other_costs])
+        day = run.date or fields.Date.context_today(self)
+        return self.env["kam.classification"]._window(company, day)
 
     @api.model
-    def _view_sql(self):
-        sums = SQL(", ").join(
-            SQL("SUM(s.%s) AS %s", SQL.identifier(name), SQL.identifier(name))
-            for name, _kind in _MEASURES
-            if name != "cost_of_goods_from_orders"
-        )
+    def _splits(self, window):
+        """The days a month is cut at for ``window``: its first day and the day after its last."""
+        return [day for day in (window[0], window[1] + relativedelta(days=1)) if day.day != 1]
+
+    @api.model
+    def action_refresh(self):
+        """Refresh the stored figures of the selected companies now."""
+        self.env["kam.classification"].check_access("write")
+        written = self._refresh(self.env.companies)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": _("Figures refreshed"),
+                "message": _("%(count)s monthly rows of figures were written.", count=written),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _refresh(self, companies=None, rebuild=False, window=None):
+        """Bring the stored rows of ``companies`` (all when None) up to date; return the rows written.
+
+        One statement per company recomputes, from ``kam.figures``, the rows of the customers
+        whose documents (invoices, their products' cost and their orders' cost, visits, cost
+        entries) were written since the last refresh, and of the months whose cut moved with
+        the window, then deletes, updates and inserts only the rows that differ; ``in_window``
+        follows the window.
+        ``window`` (one company) is the classification window the figures are computed for
+        (a run's, a refresh of the cost figures'); by default the one of the last refresh,
+        else of the last run. ``rebuild`` recomputes every row.
+        """
+        companies = companies if companies is not None else self.env["res.company"].sudo().search([])
+        self.env["kam.figures"]._flush_sources()
+        self.flush_model()
+        written = 0
+        for company in companies:
+            # The same lock as the classification run's: one writer of a company's figures.
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT s.since_xid::text, s.date_from, s.date_to
+                      FROM (SELECT pg_advisory_xact_lock(%(key)s, %(company)s)) lock
+                      LEFT JOIN kam_account_fact_state s ON s.company_id = %(company)s
+                    """,
+                    key=_RUN_LOCK_KEY,
+                    company=company.id,
+                )
+            )
+            since, *previous = self.env.cr.fetchone()
+            company_window = window or (previous if previous[0] else self._window_of(company))
+            splits = self._splits(company_window)
+            old_splits = set(self._splits(previous)) if previous[0] else set()
+            # Months whose cut changed: every customer's rows there are computed again.
+            months = sorted({day.replace(day=1) for day in old_splits.symmetric_difference(splits)})
+            written += self._refresh_company(
+                company, company_window, splits, None if rebuild else since, months, previous if previous[0] else None
+            )
+        self._analyze_if_grown(written)
+        self.invalidate_model()
+        return written
+
+    @api.model
+    def _analyze_if_grown(self, written):
+        """Refresh the table's statistics after a refresh that wrote a large share of it (a
+        rebuild): planned with the statistics of an empty table, the analysis's pivot sorts
+        its rows on disk instead of hashing them in parallel."""
+        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", self._table))
+        estimate = self.env.cr.fetchone()[0]
+        if written > ANALYZE_SHARE * max(estimate, 0) + ANALYZE_MIN_ROWS:
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
+
+    @api.model
+    def _touched_sql(self, company, since):
+        """The customers of ``company`` with a document written by a transaction that the last
+        refresh did not see (``since``: the oldest transaction id its snapshot did not see;
+        ``age()`` compares transaction ids across their wraparound, and a frozen row is old)."""
         return SQL(
             """
-            SELECT ROW_NUMBER() OVER (ORDER BY f.date, f.company_id, f.partner_id, f.user_id) AS id,
-                   f.company_id, f.partner_id, f.date, f.user_id,
-                   c.currency_id, k.tier, k.quadrant, k.manager_id,
-                   f.revenue, f.cost_of_goods, f.revenue - f.cost_of_goods AS gross_margin,
-                   f.visit_cost, f.other_cost, f.visit_cost + f.other_cost AS cost_to_serve,
-                   f.revenue - f.cost_of_goods - f.visit_cost - f.other_cost AS net_contribution,
-                   f.visit_count, f.visit_hours
-              FROM (SELECT s.company_id, s.partner_id, s.date, s.user_id, %(sums)s
-                      FROM (%(sources)s) s
-                     GROUP BY s.company_id, s.partner_id, s.date, s.user_id) f
-              JOIN res_company c ON c.id = f.company_id
-              LEFT JOIN kam_classification k ON k.company_id = f.company_id AND k.partner_id = f.partner_id
+            SELECT m.commercial_partner_id AS partner_id
+              FROM account_move m
+             WHERE m.company_id = %(company)s AND age(m.xmin) <= age(%(since)s::xid)
+               AND m.move_type IN ('out_invoice', 'out_refund')
+            UNION
+            SELECT m.commercial_partner_id
+              FROM account_move m
+              JOIN account_move_line l ON l.move_id = m.id
+              JOIN product_product pp ON pp.id = l.product_id
+             WHERE m.company_id = %(company)s AND age(pp.xmin) <= age(%(since)s::xid)
+               AND m.move_type IN ('out_invoice', 'out_refund') AND m.state = 'posted'
+            UNION
+            SELECT m.commercial_partner_id
+              FROM sale_order_line sol
+              JOIN sale_order_line_invoice_rel rel ON rel.order_line_id = sol.id
+              JOIN account_move_line l ON l.id = rel.invoice_line_id
+              JOIN account_move m ON m.id = l.move_id
+             WHERE sol.company_id = %(company)s AND age(sol.xmin) <= age(%(since)s::xid)
+            UNION
+            SELECT v.commercial_partner_id FROM kam_visit v
+             WHERE v.company_id = %(company)s AND age(v.xmin) <= age(%(since)s::xid)
+            UNION
+            SELECT e.commercial_partner_id FROM kam_cost_entry e
+             WHERE e.company_id = %(company)s AND age(e.xmin) <= age(%(since)s::xid)
+            UNION
+            SELECT p.partner_id FROM kam_account_fact_pending p WHERE p.company_id = %(company)s
             """,
-            sums=sums,
-            sources=self._sources_sql(None, None, None, detail=True),
+            company=company.id,
+            since=since,
+        )
+
+    @api.model
+    def _refresh_company(self, company, window, splits, since, months, previous):
+        Figures = self.env["kam.figures"]
+        if since is None:
+
+            def scope(_company, _partner, _day):
+                return SQL("true")
+
+            old_scope = SQL("true")
+            touched = SQL("")
+        else:
+            touched = SQL("touched AS MATERIALIZED (%s),", self._touched_sql(company, since))
+
+            def scope(_company, partner, day):
+                touched_partner = SQL("%s IN (SELECT partner_id FROM touched)", partner)
+                if not months:
+                    return touched_partner
+                return SQL(
+                    "(%s OR date_trunc('month', %s)::date = ANY(%s::date[]))",
+                    touched_partner,
+                    day,
+                    months,
+                )
+
+            old_scope = scope(None, SQL("o.partner_id"), SQL("o.date"))
+        rows = Figures.with_context(kam_fact_splits={company.id: splits}, kam_fact_scope=scope)._month_figures_sql(
+            company.id
+        )
+        values = ("partner_id", "date", "user_id", "in_window", *STORED_MEASURES)
+        with large_statement(self.env.cr):
+            self.env.cr.execute(
+                SQL(
+                    """
+                    WITH %(touched)s
+                    computed AS (%(rows)s),
+                    new AS (
+                        SELECT c.partner_id, c.date, c.user_id,
+                               c.date BETWEEN %(date_from)s AND %(date_to)s AS in_window, %(measures)s,
+                               c.revenue - c.cost_of_goods AS gross_margin,
+                               c.visit_cost + c.other_cost AS cost_to_serve,
+                               c.revenue - c.cost_of_goods - c.visit_cost - c.other_cost AS net_contribution
+                          FROM computed c
+                         WHERE c.revenue <> 0 OR c.cost_of_goods <> 0 OR c.visit_cost <> 0 OR c.other_cost <> 0
+                            OR c.visit_count <> 0
+                    ),
+                    old AS (
+                        SELECT o.* FROM kam_account_fact o WHERE o.company_id = %(company)s AND %(old_scope)s
+                    ),
+                    joined AS MATERIALIZED (
+                        SELECT o.id AS old_id, n.*,
+                               (%(o_values)s) IS DISTINCT FROM (%(n_values)s) AS differs
+                          FROM old o
+                          FULL JOIN new n ON n.partner_id = o.partner_id AND n.date = o.date
+                                         AND COALESCE(n.user_id, 0) = COALESCE(o.user_id, 0)
+                    ),
+                    gone AS (
+                        DELETE FROM kam_account_fact x USING joined j
+                         WHERE x.id = j.old_id AND j.partner_id IS NULL
+                        RETURNING 1
+                    ),
+                    changed AS (
+                        UPDATE kam_account_fact x SET %(assignments)s
+                          FROM joined j
+                         WHERE x.id = j.old_id AND j.partner_id IS NOT NULL AND j.differs
+                        RETURNING 1
+                    ),
+                    added AS (
+                        INSERT INTO kam_account_fact (company_id, currency_id, %(columns)s)
+                        SELECT %(company)s, %(currency)s, %(j_columns)s
+                          FROM joined j
+                         WHERE j.old_id IS NULL
+                        RETURNING 1
+                    ),
+                    -- Outside the rows computed again: the window flag, where it changed.
+                    kept AS (
+                        UPDATE kam_account_fact x
+                           SET in_window = NOT x.in_window
+                         WHERE x.company_id = %(company)s AND %(moved)s
+                           AND x.in_window <> (x.date BETWEEN %(date_from)s AND %(date_to)s)
+                           AND NOT EXISTS (SELECT 1 FROM joined j WHERE j.old_id = x.id)
+                        RETURNING 1
+                    ),
+                    cleared AS (
+                        DELETE FROM kam_account_fact_pending WHERE company_id = %(company)s RETURNING 1
+                    ),
+                    -- The oldest transaction this refresh may not see: what it writes, and
+                    -- what any later transaction writes, is seen by the next refresh.
+                    state AS (
+                        INSERT INTO kam_account_fact_state (company_id, since_xid, date_from, date_to)
+                        VALUES (%(company)s,
+                                mod(txid_snapshot_xmin(txid_current_snapshot()), 4294967296)::text::xid,
+                                %(date_from)s, %(date_to)s)
+                        ON CONFLICT (company_id) DO UPDATE
+                           SET since_xid = EXCLUDED.since_xid, date_from = EXCLUDED.date_from,
+                               date_to = EXCLUDED.date_to
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM changed)
+                           + (SELECT count(*) FROM added) + (SELECT count(*) FROM kept),
+                           (SELECT count(*) FROM cleared), (SELECT count(*) FROM state)
+                    """,
+                    touched=touched,
+                    rows=rows,
+                    company=company.id,
+                    currency=company.currency_id.id,
+                    date_from=window[0],
+                    date_to=window[1],
+                    measures=SQL(", ").join(SQL("c.%s", SQL.identifier(name)) for name, _kind in MEASURES),
+                    old_scope=old_scope,
+                    # Only the rows between the old and the new ends of the window can change side.
+                    moved=SQL(
+                        "(x.date BETWEEN %s AND %s OR x.date BETWEEN %s AND %s)",
+                        min(previous[0], window[0]),
+                        max(previous[0], window[0]),
+                        min(previous[1], window[1]),
+                        max(previous[1], window[1]) + relativedelta(days=1),
+                    )
+                    if previous
+                    else SQL("true"),
+                    o_values=SQL(", ").join(SQL("o.%s", SQL.identifier(name)) for name in values),
+                    n_values=SQL(", ").join(SQL("n.%s", SQL.identifier(name)) for name in values),
+                    assignments=SQL(", ").join(
+                        SQL("%s = j.%s", SQL.identifier(name), SQL.identifier(name)) for name in values
+                    ),
+                    columns=SQL(", ").join(SQL.identifier(name) for name in values),
+                    j_columns=SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
+                )
+            )
+            written = self.env.cr.fetchone()[0]
+        return written
+
+    @api.model
+    def _mark_touched(self, company_partners):
+        """Have the next refresh compute again the rows of ``company_partners`` (pairs of ids):
+        for documents that leave a customer or are deleted, which no write date shows."""
+        pairs = {(c, p) for c, p in company_partners if c and p}
+        if not pairs:
+            return
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO kam_account_fact_pending (company_id, partner_id) "
+                "SELECT * FROM unnest(%s::int[], %s::int[])",
+                [c for c, _p in pairs],
+                [p for _c, p in pairs],
+            )
         )

@@ -291,33 +291,30 @@ class KamAccountPlanObjective(models.Model):
 
         An opportunity counts for the account of its customer's commercial entity, in its own
         company; won means in a won stage, closed inside the period.  The open pipeline is the
-        expected revenue of the opportunities open today that were created by the end of the period
-        (a past plan does not count what came after it).
+        pipeline at the end of the period (``kam.figures._open_at_sql``: created by then and
+        neither won nor lost by then), the same figure as the KPI snapshot's.
         """
-        self.env["crm.lead"].flush_model(
-            ["active", "type", "stage_id", "date_closed", "company_id", "partner_id", "expected_revenue", "create_date"]
-        )
-        self.env["crm.stage"].flush_model(["is_won"])
-        self.env["res.partner"].flush_model(["commercial_partner_id"])
-        self.env.cr.execute(
+        Figures = self.env["kam.figures"]
+        Figures._flush_opportunities()
+        selects = [
             SQL(
                 """
-                WITH keys AS (%(keys)s)
                 SELECT keys.k,
-                       COUNT(*) FILTER (WHERE won AND closed BETWEEN keys.date_from AND keys.date_to) AS won_count,
-                       SUM(l.expected_revenue) FILTER (WHERE won AND closed BETWEEN keys.date_from AND keys.date_to)
+                       COUNT(*) FILTER (WHERE o.won AND o.closed BETWEEN keys.date_from AND keys.date_to) AS won_count,
+                       SUM(o.expected_revenue) FILTER (WHERE o.won AND o.closed BETWEEN keys.date_from AND keys.date_to)
                            AS won_value,
-                       SUM(l.expected_revenue) FILTER (WHERE NOT won AND l.create_date::date <= keys.date_to)
-                           AS pipeline
-                  FROM keys
-                  JOIN res_partner p ON p.commercial_partner_id = keys.partner_id
-                  JOIN crm_lead l ON l.partner_id = p.id AND l.company_id = keys.company_id
-                  LEFT JOIN crm_stage s ON s.id = l.stage_id
-                 CROSS JOIN LATERAL (SELECT COALESCE(s.is_won, false) AS won, l.date_closed::date AS closed) c
-                 WHERE l.active AND l.type = 'opportunity'
+                       SUM(o.expected_revenue) FILTER (WHERE %(open)s) AS pipeline
+                  FROM (%(keys)s) keys
+                  JOIN (%(opportunities)s) o ON o.partner_id = keys.partner_id
+                 WHERE keys.company_id = %(company)s
                  GROUP BY keys.k
                 """,
                 keys=self._keys_sql(keys),
+                opportunities=Figures._opportunities_sql(company_id),
+                open=Figures._open_at_sql("o", SQL("keys.date_to")),
+                company=company_id,
             )
-        )
+            for company_id in sorted({key[0] for key in keys})
+        ]
+        self.env.cr.execute(SQL(" UNION ALL ").join(selects))
         return {keys[row["k"]]: row for row in self.env.cr.dictfetchall()}

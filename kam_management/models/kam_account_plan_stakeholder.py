@@ -11,9 +11,6 @@ ROLES = [
     ("blocker", "Blocker"),
 ]
 ATTITUDES = [("supporter", "Supporter"), ("neutral", "Neutral"), ("detractor", "Detractor")]
-# Messages that are an exchange with the contact, not the system's notifications; a message
-# addressed to the contact counts unless it is an internal note that merely mentions them.
-CONTACT_MESSAGE_TYPES = ["email", "comment", "email_outgoing"]
 
 
 class KamAccountPlanStakeholder(models.Model):
@@ -61,9 +58,11 @@ class KamAccountPlanStakeholder(models.Model):
 
     @api.depends("partner_id")
     def _compute_last_contact_date(self):
-        last = self._fetch_last_contacts(self.partner_id.ids)
-        for stakeholder in self:
-            stakeholder.last_contact_date = last.get(stakeholder.partner_id.id, False)
+        self.last_contact_date = False
+        for company, stakeholders in self.grouped(lambda s: s.plan_id.company_id).items():
+            last = self._fetch_last_contacts(stakeholders.partner_id.ids, company or None)
+            for stakeholder in stakeholders:
+                stakeholder.last_contact_date = last.get(stakeholder.partner_id.id, False)
 
     @api.constrains("influence")
     def _check_influence(self):
@@ -78,66 +77,21 @@ class KamAccountPlanStakeholder(models.Model):
                 )
 
     @api.model
-    def _fetch_last_contacts(self, partner_ids):
-        """Date of the last contact with each partner, as ``{partner id: date}``, in one query."""
+    def _fetch_last_contacts(self, partner_ids, company=None):
+        """Date of the last contact with each partner up to today, as ``{partner id: date}``:
+        ``kam.figures._contacts_sql``, the one definition of a contact, in one query."""
         if not partner_ids:
             return {}
-        sources = [
-            SQL(
-                """
-                SELECT rel.res_partner_id AS partner_id, MAX(e.start)::date AS day
-                  FROM calendar_event_res_partner_rel rel
-                  JOIN calendar_event e ON e.id = rel.calendar_event_id
-                 WHERE rel.res_partner_id = ANY(%(ids)s) AND e.active AND e.start <= %(now)s
-                 GROUP BY rel.res_partner_id
-                """,
-                ids=partner_ids,
-                now=fields.Datetime.now(),
-            ),
-            SQL(
-                """
-                SELECT m.author_id AS partner_id, MAX(m.date)::date AS day
-                  FROM mail_message m
-                 WHERE m.author_id = ANY(%(ids)s) AND m.message_type = ANY(%(types)s)
-                 GROUP BY m.author_id
-                """,
-                ids=partner_ids,
-                types=CONTACT_MESSAGE_TYPES,
-            ),
-            SQL(
-                """
-                SELECT rel.res_partner_id AS partner_id, MAX(m.date)::date AS day
-                  FROM mail_message_res_partner_rel rel
-                  JOIN mail_message m ON m.id = rel.mail_message_id
-                  LEFT JOIN mail_message_subtype st ON st.id = m.subtype_id
-                 WHERE rel.res_partner_id = ANY(%(ids)s) AND m.message_type = ANY(%(types)s)
-                   AND NOT COALESCE(st.internal, false)
-                 GROUP BY rel.res_partner_id
-                """,
-                ids=partner_ids,
-                types=CONTACT_MESSAGE_TYPES,
-            ),
-        ]
-        Visit = self.env.get("kam.visit")
-        if Visit is not None:
-            Visit.flush_model(["partner_id", "state", "date"])
-            sources.append(
-                SQL(
-                    """
-                    SELECT v.partner_id, MAX(v.date) AS day
-                      FROM kam_visit v
-                     WHERE v.partner_id = ANY(%(ids)s) AND v.state = 'done'
-                     GROUP BY v.partner_id
-                    """,
-                    ids=partner_ids,
-                )
-            )
-        self.env["calendar.event"].flush_model(["partner_ids", "start", "active"])
-        self.env["mail.message"].flush_model(["author_id", "partner_ids", "message_type", "date", "subtype_id"])
+        Figures = self.env["kam.figures"]
+        Figures._flush_contacts()
         self.env.cr.execute(
             SQL(
                 "SELECT partner_id, MAX(day) FROM (%s) contacts GROUP BY partner_id",
-                SQL(" UNION ALL ").join(sources),
+                Figures._contacts_sql(
+                    (company or self.env.company).id,
+                    fields.Date.context_today(self),
+                    SQL("SELECT unnest(%s::int[])", list(partner_ids)),
+                ),
             )
         )
         return dict(self.env.cr.fetchall())

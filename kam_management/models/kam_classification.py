@@ -288,7 +288,9 @@ class KamClassification(models.Model):
     def _cron_reclassify(self):
         companies = self.env["res.company"].search([])
         for done, company in enumerate(companies):
-            self._reclassify_company(company)
+            run = self._reclassify_company(company)
+            # The stored monthly figures follow the run's window (the cost-to-serve analysis).
+            self.env["kam.account.fact"]._refresh(company, window=self._window(company, run.date))
             self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(companies) - done - 1)
 
     @api.model
@@ -298,39 +300,9 @@ class KamClassification(models.Model):
 
     @api.model
     def _revenue_sql(self, company, date_from, date_to):
-        """Revenue per commercial entity in the window, in company currency, untaxed."""
-        if company.kam_revenue_source == "sale_order":
-            return SQL(
-                """
-                SELECT p.commercial_partner_id AS partner_id,
-                       SUM(so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1)) AS revenue
-                  FROM sale_order so
-                  JOIN res_partner p ON p.id = so.partner_id
-                 WHERE so.company_id = %(company)s
-                   AND so.state = 'sale'
-                   AND so.date_order >= %(date_from)s
-                   AND so.date_order < %(date_to_excl)s
-                 GROUP BY p.commercial_partner_id
-                """,
-                company=company.id,
-                date_from=date_from,
-                date_to_excl=date_to + relativedelta(days=1),
-            )
-        return SQL(
-            """
-            SELECT m.commercial_partner_id AS partner_id,
-                   SUM(m.amount_untaxed_signed) AS revenue
-              FROM account_move m
-             WHERE m.company_id = %(company)s
-               AND m.state = 'posted'
-               AND m.move_type IN ('out_invoice', 'out_refund')
-               AND m.invoice_date BETWEEN %(date_from)s AND %(date_to)s
-             GROUP BY m.commercial_partner_id
-            """,
-            company=company.id,
-            date_from=date_from,
-            date_to=date_to,
-        )
+        """Revenue per commercial entity in the window, in company currency, untaxed, from the
+        company's source: ``kam.figures._revenue_sql``, the one definition of revenue."""
+        return self.env["kam.figures"]._revenue_sql(company, date_from, date_to)
 
     @api.model
     def _ranking_sql(self, company, run_date):
@@ -864,6 +836,10 @@ class KamClassification(models.Model):
         self.check_access("write")
         today = fields.Date.context_today(self)
         changed = sum(self._refresh_cost_to_serve(company, today) for company in self.env.companies)
+        # The cost-to-serve analysis follows: its stored rows, over the same window.
+        Fact = self.env["kam.account.fact"]
+        for company in self.env.companies:
+            Fact._refresh(company, window=self._window(company, today))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -29,3 +29,19 @@ class KamCustomerEffortMixin(models.AbstractModel):
         default=lambda self: self.env.user,
         domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
     )
+
+    def write(self, vals):
+        if "partner_id" in vals or "company_id" in vals:
+            self._mark_figures_touched()
+        return super().write(vals)
+
+    def unlink(self):
+        self._mark_figures_touched()
+        return super().unlink()
+
+    def _mark_figures_touched(self):
+        """The stored monthly figures of the customers this effort leaves are computed again
+        at their next refresh (no write date shows a deleted or moved record)."""
+        self.env["kam.account.fact"]._mark_touched(
+            (record.company_id.id, record.commercial_partner_id.id) for record in self
+        )

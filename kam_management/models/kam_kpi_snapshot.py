@@ -406,6 +406,7 @@ class KamKpiSnapshot(models.Model):
         today = fields.Date.context_today(self)
         for done, company in enumerate(companies):
             self._catch_up(company, today)
+            self.env["kam.account.fact"]._refresh(company)
             self._take_snapshots(company, today)
             self._thin_snapshots(company, today)
             self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(companies) - done - 1)
@@ -588,14 +589,7 @@ class KamKpiSnapshot(models.Model):
         tiers = ["a", "b"] if company.kam_kpi_include_b else ["a"]
         contact_type = self.env.ref("kam_management.mail_activity_type_kam_contact")
         health_type = self.env.ref("kam_management.mail_activity_type_kam_health")
-        call_types = (
-            self.env["mail.activity.type"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("category", "in", ("phonecall", "meeting"))])
-        ) | contact_type
-        comment_subtype = self.env.ref("mail.mt_comment")
-        next_day = fields.Datetime.to_datetime(date) + timedelta(days=1)
+        Figures = self.env["kam.figures"]
 
         def money(expression):
             return SQL("ROUND(COALESCE(%s, 0), %s)", expression, digits)
@@ -620,85 +614,28 @@ class KamKpiSnapshot(models.Model):
                   FROM kam_classification k
                  WHERE k.company_id = %(company)s AND k.tier = ANY(%(tiers)s)
             ),
-            members AS MATERIALIZED (
-                SELECT p.id, p.commercial_partner_id AS partner_id
-                  FROM res_partner p
-                 WHERE p.commercial_partner_id IN (SELECT partner_id FROM scope)
-            ),
             win AS MATERIALIZED (%(window)s),
             prev AS MATERIALIZED (%(previous)s),
             mtd AS MATERIALIZED (%(month)s),
             recent AS MATERIALIZED (%(recent)s),
+            opp AS (%(opportunities)s),
             pipe AS (
-                SELECT m.partner_id,
-                       SUM(l.expected_revenue) FILTER (WHERE x.open) AS pipeline,
-                       SUM(l.expected_revenue * l.probability::numeric / 100) FILTER (WHERE x.open)
+                SELECT o.partner_id,
+                       SUM(o.expected_revenue) FILTER (WHERE x.open) AS pipeline,
+                       SUM(o.expected_revenue * o.probability::numeric / 100) FILTER (WHERE x.open)
                            AS pipeline_weighted,
-                       COUNT(*) FILTER (WHERE x.won AND x.closed BETWEEN %(recent_from)s AND %(date)s) AS won_count,
-                       SUM(l.expected_revenue) FILTER (WHERE x.won AND x.closed BETWEEN %(recent_from)s AND %(date)s)
+                       COUNT(*) FILTER (WHERE o.won AND o.closed BETWEEN %(recent_from)s AND %(date)s) AS won_count,
+                       SUM(o.expected_revenue) FILTER (WHERE o.won AND o.closed BETWEEN %(recent_from)s AND %(date)s)
                            AS won_amount,
-                       COUNT(*) FILTER (WHERE x.lost AND x.closed BETWEEN %(recent_from)s AND %(date)s) AS lost_count
-                  FROM crm_lead l
-                  JOIN members m ON m.id = l.partner_id
-                  LEFT JOIN crm_stage st ON st.id = l.stage_id
-                 CROSS JOIN LATERAL (
-                     SELECT l.active AND COALESCE(st.is_won, false) AS won,
-                            NOT l.active AND l.probability = 0 AS lost,
-                            l.date_closed::date AS closed
-                 ) c
-                 CROSS JOIN LATERAL (
-                     SELECT c.won, c.lost, c.closed,
-                            l.create_date < %(next_day)s
-                            AND ((l.active AND NOT c.won) OR ((c.won OR c.lost) AND c.closed > %(date)s)) AS open
-                 ) x
-                 WHERE l.type = 'opportunity' AND l.company_id = %(company)s
-                 GROUP BY m.partner_id
+                       COUNT(*) FILTER (WHERE o.lost AND o.closed BETWEEN %(recent_from)s AND %(date)s) AS lost_count
+                  FROM opp o
+                 CROSS JOIN LATERAL (SELECT %(open)s AS open) x
+                 WHERE o.partner_id IN (SELECT partner_id FROM scope)
+                 GROUP BY o.partner_id
             ),
-            touch AS (
-                SELECT v.commercial_partner_id AS partner_id, MAX(v.date) AS day
-                  FROM kam_visit v
-                 WHERE v.company_id = %(company)s AND v.state = 'done' AND v.date <= %(date)s
-                   AND v.commercial_partner_id IN (SELECT partner_id FROM scope)
-                 GROUP BY 1
-                UNION ALL
-                SELECT m.partner_id, MAX(e.start)::date
-                  FROM members m
-                  JOIN calendar_event_res_partner_rel r ON r.res_partner_id = m.id
-                  JOIN calendar_event e ON e.id = r.calendar_event_id
-                 WHERE e.active AND e.start < %(next_day)s
-                 GROUP BY 1
-                UNION ALL
-                SELECT m.partner_id, MAX(msg.date)::date
-                  FROM members m
-                  JOIN mail_message msg ON msg.model = 'res.partner' AND msg.res_id = m.id
-                 WHERE msg.date < %(next_day)s AND %(contact_message)s
-                 GROUP BY 1
-                UNION ALL
-                SELECT m.partner_id, MAX(msg.date)::date
-                  FROM members m
-                  JOIN crm_lead l ON l.partner_id = m.id AND l.company_id = %(company)s
-                  JOIN mail_message msg ON msg.model = 'crm.lead' AND msg.res_id = l.id
-                 WHERE msg.date < %(next_day)s AND %(contact_message)s
-                 GROUP BY 1
-            ),
-            last_touch AS (SELECT partner_id, MAX(day) AS day FROM touch GROUP BY 1),
-            overdue AS (
-                SELECT mv.commercial_partner_id AS partner_id, SUM(mv.amount_residual_signed) AS amount
-                  FROM account_move mv
-                 WHERE mv.company_id = %(company)s AND mv.state = 'posted' AND mv.move_type = 'out_invoice'
-                   AND mv.payment_state NOT IN ('paid', 'in_payment', 'reversed')
-                   AND mv.invoice_date_due < %(date)s AND mv.invoice_date <= %(date)s
-                   AND mv.commercial_partner_id IN (SELECT partner_id FROM scope)
-                 GROUP BY 1
-            ),
-            review AS (
-                SELECT DISTINCT ON (rv.account_id) rv.account_id AS partner_id,
-                       rv.satisfaction_score::float8 AS score, rv.date
-                  FROM kam_account_review rv
-                 WHERE rv.company_id = %(company)s AND rv.date <= %(date)s
-                   AND rv.account_id IN (SELECT partner_id FROM scope)
-                 ORDER BY rv.account_id, rv.date DESC, rv.id DESC
-            ),
+            last_touch AS (%(last_contact)s),
+            overdue AS (%(overdue)s),
+            review AS (%(satisfaction)s),
             plan AS (
                 SELECT * FROM unnest(%(plan_partners)s::int[], %(plan_ids)s::int[], %(plan_progress)s::float8[],
                                      %(plan_on_track)s::int[], %(plan_objectives)s::int[])
@@ -800,18 +737,16 @@ class KamKpiSnapshot(models.Model):
             company=company.id,
             tiers=tiers,
             date=date,
-            next_day=next_day,
             recent_from=recent_from,
             window=Fact._figures_sql(company, window_from, window_to),
             previous=Fact._figures_sql(company, prev_from, prev_to),
             month=Fact._figures_sql(company, date.replace(day=1), date),
             recent=Fact._figures_sql(company, recent_from, date),
-            contact_message=SQL(
-                "(msg.message_type = 'email' OR (msg.message_type = 'comment' AND msg.subtype_id = %s) "
-                "OR msg.mail_activity_type_id = ANY(%s))",
-                comment_subtype.id,
-                call_types.ids,
-            ),
+            opportunities=Figures._opportunities_sql(company.id),
+            open=Figures._open_at_sql("o", date),
+            last_contact=Figures._last_contact_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
+            overdue=Figures._overdue_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
+            satisfaction=Figures._satisfaction_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
             plan_partners=list(plans),
             plan_ids=[plan[0] for plan in plans.values()],
             plan_progress=[plan[1] for plan in plans.values()],

@@ -19,5 +19,7 @@ from . import test_pareto
 from . import test_service_level
 from . import test_service_level_tour
 from . import test_demo_data
+from . import test_figures
+from . import test_account_fact
 from . import test_settings
 from . import test_kam_menus

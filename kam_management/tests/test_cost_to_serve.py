@@ -445,6 +445,7 @@ class TestCostToServe(CostCommon):
             self._visit(customer, self.months_ago(i))
             self._cost(customer, self.months_ago(i + 2), 10.0 * (i + 1))
         self._run()
+        self.Fact._refresh(self.company)
         figures = self._figures()
         groups = self.Fact._read_group(
             [("company_id", "=", self.company.id)],

@@ -19,6 +19,7 @@ class TestCostToServeSecurity(CostCommon):
         cls.kam_visit = cls._visit(cls.customer, cls.today.replace(day=2), user=cls.kam)
         cls.entry = cls._cost(cls.customer, cls.today.replace(day=2), 50.0)
         cls.Classification._reclassify_company(cls.company, cls.today)
+        cls.env["kam.account.fact"]._refresh(cls.company)
         cls.sales_manager = mail_new_test_user(
             cls.env,
             login="kam_sales_manager",
@@ -108,6 +109,7 @@ class TestCostToServeSecurity(CostCommon):
         entry_2 = self._cost(self.customer, self.today, 99.0, company=company_2)
         rate_2 = self.Rate.create({"company_id": company_2.id, "date_from": "2024-01-01", "hourly_rate": 10.0})
         self.Classification._reclassify_company(company_2, self.today)
+        self.Fact._refresh(company_2)
         for model, record in (("kam.visit", visit_2), ("kam.cost.entry", entry_2), ("kam.cost.rate", rate_2)):
             with self.subTest(model=model):
                 self.assertNotIn(record, self.env[model].with_user(self.kam).search([]))

@@ -372,5 +372,6 @@ class TestKpiSnapshot(KpiCommon):
         self.assertEqual(sorted(count for _company, count in counts), [3, 30])
 
 
-# Measured once and held: what matters is that both sizes issue the same number.
-QUERIES_SNAPSHOT = 12
+# Measured once and held: what matters is that both sizes issue the same number. (12 before the
+# figure definitions: the contact rule now reads its message subtype from the xml id cache.)
+QUERIES_SNAPSHOT = 11

@@ -16,7 +16,14 @@ def large_statement(cr):
     """Run the statements of the block with JIT off (compiling the expressions of one large
     statement costs more than it saves) and the memory to sort and hash in RAM; both are set
     for the transaction and put back after the block (left as they are on an error, which
-    aborts the transaction anyway)."""
-    cr.execute(SQL("SET LOCAL jit = off; SET LOCAL work_mem = %s", WORK_MEM))
-    yield
-    cr.execute(SQL("SET LOCAL jit TO DEFAULT; SET LOCAL work_mem TO DEFAULT"))
+    aborts the transaction anyway). A block inside another one changes nothing more."""
+    depth = getattr(cr, "_kam_large_statement_depth", 0)
+    if not depth:
+        cr.execute(SQL("SET LOCAL jit = off; SET LOCAL work_mem = %s", WORK_MEM))
+    cr._kam_large_statement_depth = depth + 1
+    try:
+        yield
+    finally:
+        cr._kam_large_statement_depth = depth
+    if not depth:
+        cr.execute(SQL("SET LOCAL jit TO DEFAULT; SET LOCAL work_mem TO DEFAULT"))
