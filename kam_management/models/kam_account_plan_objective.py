@@ -189,6 +189,28 @@ class KamAccountPlanObjective(models.Model):
     def _today(self):
         return self.env.context.get("kam_today") or fields.Date.context_today(self)
 
+    def _customer_satisfaction(self):
+        """Customer surveys: ``{objective id: satisfaction}`` of the "Satisfaction score" objectives
+        whose account has answers in the 12 months up to the plan's end (or today): the customer's
+        voice replaces the KAM's own review score where it exists."""
+        by_key = defaultdict(list)
+        today = self._today()
+        for objective in self.filtered(lambda o: o.measure == "satisfaction"):
+            plan = objective.plan_id
+            if plan.partner_id and plan.company_id:
+                day = min(plan.date_end, today) if plan.date_end else today
+                by_key[(plan.company_id, day)].append(objective)
+        result = {}
+        Answer = self.env["survey.user_input"]
+        for (company, day), objectives in by_key.items():
+            partners = [o.plan_id.partner_id.commercial_partner_id.id for o in objectives]
+            figures = Answer._kam_survey_figures(company, day, partners)
+            for objective in objectives:
+                row = figures.get(objective.plan_id.partner_id.commercial_partner_id.id) or {}
+                if row.get("satisfaction") is not None:
+                    result[objective.id] = round(row["satisfaction"], 2)
+        return result
+
     def _fetch_actuals(self):
         """Actual value of each objective of ``self``, as ``{objective id: value}``.
 
@@ -197,10 +219,14 @@ class KamAccountPlanObjective(models.Model):
         """
         by_key = defaultdict(list)
         actuals = {}
+        customer = self._customer_satisfaction()
         for objective in self:
             plan = objective.plan_id
             if objective.measure == "manual":
                 actuals[objective.id] = objective.manual_actual
+                continue
+            if objective.measure == "satisfaction" and customer.get(objective.id) is not None:
+                actuals[objective.id] = customer[objective.id]
                 continue
             if objective.measure == "satisfaction":
                 reviews = plan.review_ids.filtered("date").sorted(lambda r: (r.date, r._origin.id or 0))

@@ -16,3 +16,7 @@ from . import test_reports
 from . import test_reports_xlsx
 from . import test_reports_security
 from . import test_pareto
+from . import test_survey_user_input
+from . import test_survey_cadence
+from . import test_survey_security
+from . import test_survey_tour
