@@ -198,6 +198,7 @@ class KamKpiSnapshot(models.Model):
     )
     satisfaction_source = fields.Selection(
         [("customer", "Customer survey"), ("kam", "KAM's assessment")],
+        string="Satisfaction source",
         readonly=True,
         help="Where the satisfaction of the health score comes from: the customer's answers replace "
         "the KAM's own assessment where both exist.",
