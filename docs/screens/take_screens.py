@@ -182,12 +182,13 @@ def tab(name, scroll=True):
     )
 
 
-def menu(section, item):
-    """Choose ``item`` in the app's menu ``section``, as a user does from the top bar."""
-    return STEP_JS % (
-        f"await click('.o_menu_sections .dropdown-toggle', {json.dumps(section)});"
-        f"await click('.o-dropdown--menu .dropdown-item', {json.dumps(item)});"
-    )
+def menu(section, item=None):
+    """Choose ``item`` in the app's menu ``section``, as a user does from the top bar; without
+    ``item``, leave the section's dropdown open (to show the menu itself)."""
+    steps = f"await click('.o_menu_sections .dropdown-toggle', {json.dumps(section)});"
+    if item:
+        steps += f"await click('.o-dropdown--menu .dropdown-item', {json.dumps(item)});"
+    return STEP_JS % steps
 
 
 def open_card(text):
@@ -229,12 +230,16 @@ def shots(call):
     )[0]["partner_id"][1]
     return [
         ("kam_classified_customers.png", "action-kam_management.kam_classification_action", []),
-        ("kam_pareto.png", "action-kam_management.kam_classification_action_pareto?view_type=graph", []),
+        ("kam_pareto.png", "action-kam_management.kam_classification_action_pareto_chart", []),
         ("kam_partner_key_account.png", f"action-base.action_partner_form/{partner_id}", [tab("key_account")]),
         ("kam_account_plan.png", plan_path, []),
         ("kam_account_plan_objectives.png", plan_path, [tab("objectives", scroll=False)]),
-        ("kam_kpi_dashboard.png", "crm", [menu("Key Accounts", "Dashboard")]),
-        ("kam_kpi_health.png", "crm", [menu("Key Accounts", "Dashboard"), open_card(weakest)]),
+        ("kam_kpi_dashboard.png", "action-kam_management.kam_kpi_snapshot_server_action_dashboard", []),
+        (
+            "kam_kpi_health.png",
+            "action-kam_management.kam_kpi_snapshot_server_action_dashboard",
+            [open_card(weakest)],
+        ),
         (
             "kam_cost_to_serve.png",
             "action-kam_management.kam_account_fact_action",
@@ -242,8 +247,54 @@ def shots(call):
         ),
         ("kam_contribution.png", "action-kam_management.kam_classification_action_cost", []),
         ("kam_portfolio.png", "action-kam_management.kam_portfolio_action", []),
-        ("kam_reports.png", "action-kam_management.kam_classification_action", [menu("Key Accounts", "Reports")]),
+        ("kam_reports.png", "action-kam_management.kam_report_wizard_action", []),
     ]
+
+
+DOCS_DIR = Path(__file__).resolve().parent
+
+
+def spanish_shots(call):
+    """The screens of docs/screens/, as the demo's Spanish director sees them."""
+    return [
+        ("es_menu_reporting.png", "action-kam_management.kam_kpi_snapshot_server_action_dashboard", [menu("Informes")]),
+        (
+            "es_menu_configuration.png",
+            "action-kam_management.kam_kpi_snapshot_server_action_dashboard",
+            [menu("Configuración")],
+        ),
+        ("es_pareto.png", "action-kam_management.kam_classification_action_pareto_chart", []),
+        ("es_competency_matrix.png", "action-kam_management.kam_competency_gap_action_matrix", []),
+    ]
+
+
+def first_pdf_page(url, session_id, call, out):
+    """Print the Key Account Review of the first key account and keep its first page as PNG."""
+    partner_id = call(
+        "kam.classification", "search_read", [("tier", "=", "a")], fields=["partner_id"], order="rank", limit=1
+    )[0]["partner_id"][0]
+    response = requests.get(
+        f"{url}/report/pdf/kam_management.report_kam_account_review/{partner_id}",
+        cookies={"session_id": session_id},
+        timeout=300,
+    )
+    response.raise_for_status()
+    if not response.content.startswith(b"%PDF"):
+        raise RuntimeError("the report did not return a PDF")
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "review.pdf"
+        pdf.write_bytes(response.content)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile", pdf, Path(tmp) / "page"], check=True
+        )
+        save_png(Path(tmp) / "page.png", out)
+
+
+def save_png(source, out):
+    """Save ``source`` as a 256-colour PNG at ``out``."""
+    image = Image.open(source).convert("RGB")
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
+    print(f"{out.name}: {image.size[0]}x{image.size[1]}, {out.stat().st_size // 1024} KB")
 
 
 def main():
@@ -255,7 +306,14 @@ def main():
     parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("google-chrome"))
     parser.add_argument("--debug-port", type=int, default=9333)
     parser.add_argument("--only", nargs="*", help="file names of the screens to take again")
+    parser.add_argument(
+        "--spanish",
+        action="store_true",
+        help="the screens of docs/screens/ as the demo's Spanish director (login elena)",
+    )
     args = parser.parse_args()
+    if args.spanish:
+        args.login = args.password = "elena"
 
     session_id, call = login(args.url, args.db, args.login, args.password)
     browser = Browser(args.chromium, args.debug_port)
@@ -263,14 +321,17 @@ def main():
         host = args.url.split("://", 1)[1].split("/", 1)[0].split(":")[0]
         browser.send("Network.enable")
         browser.send("Network.setCookie", name="session_id", value=session_id, domain=host, path="/", httpOnly=True)
-        for name, path, steps in shots(call):
+        out_dir, todo = (DOCS_DIR, spanish_shots(call)) if args.spanish else (OUT_DIR, shots(call))
+        for name, path, steps in todo:
             if args.only and name not in args.only:
                 continue
             browser.goto(f"{args.url}/odoo/{path}")
             for step in steps:
                 browser.evaluate(step)
                 browser.wait_ready()
-            browser.screenshot(OUT_DIR / name)
+            browser.screenshot(out_dir / name)
+        if args.spanish and (not args.only or "es_account_review_page1.png" in args.only):
+            first_pdf_page(args.url, session_id, call, DOCS_DIR / "es_account_review_page1.png")
     finally:
         browser.close()
 
