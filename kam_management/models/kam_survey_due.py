@@ -23,7 +23,7 @@ class KamSurveyDue(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     survey_id = fields.Many2one("survey.survey", readonly=True)
     account_id = fields.Many2one("res.partner", string="Key account", readonly=True)
-    contact_id = fields.Many2one("res.partner", string="Contact", readonly=True)
+    contact_id = fields.Many2one("res.partner", readonly=True)
     tier = fields.Selection(TIERS, readonly=True)
     manager_id = fields.Many2one("res.users", string="Key Account Manager", readonly=True)
     cadence_months = fields.Integer(string="Every (months)", readonly=True)

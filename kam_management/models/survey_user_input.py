@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import SQL, format_date
+from odoo.tools import SQL
 
 # Net Promoter Score: promoters answer 9–10, detractors 0–6; the rest (7–8) are passives.
 PROMOTER_FROM = 9
@@ -454,14 +454,6 @@ class SurveyUserInput(models.Model):
             answers._kam_send_mails("kam_management.mail_template_kam_survey_reminder")
             answers.write({"kam_reminded_on": now})
         return answers
-
-    def _kam_answer_label(self):
-        self.ensure_one()
-        return _(
-            "%(contact)s, %(date)s",
-            contact=self.partner_id.name or self.email or "",
-            date=format_date(self.env, self.end_datetime),
-        )
 
     # ------------------------------------------------------------------
     # Demo data

@@ -14,10 +14,9 @@ class KamSurveyInviteWizard(models.TransientModel):
     _description = "Invite key account contacts to a survey"
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    account_id = fields.Many2one("res.partner", string="Account", required=True)
+    account_id = fields.Many2one("res.partner", required=True)
     survey_id = fields.Many2one(
         "survey.survey",
-        string="Survey",
         required=True,
         domain="[('kam_recommendation_question_id', '!=', False)]",
     )
