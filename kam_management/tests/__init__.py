@@ -20,3 +20,4 @@ from . import test_survey_user_input
 from . import test_survey_cadence
 from . import test_survey_security
 from . import test_survey_tour
+from . import test_survey_reports
