@@ -201,14 +201,30 @@ class KamAccountPlanObjective(models.Model):
                 day = min(plan.date_end, today) if plan.date_end else today
                 by_key[(plan.company_id, day)].append(objective)
         result = {}
+        if not by_key:
+            return result
+        # Every period in one statement: the survey figures as of each period's day.
         Answer = self.env["survey.user_input"]
-        for (company, day), objectives in by_key.items():
-            partners = [o.plan_id.partner_id.commercial_partner_id.id for o in objectives]
-            figures = Answer._kam_survey_figures(company, day, partners)
-            for objective in objectives:
-                row = figures.get(objective.plan_id.partner_id.commercial_partner_id.id) or {}
-                if row.get("satisfaction") is not None:
-                    result[objective.id] = round(row["satisfaction"], 2)
+        Answer._kam_flush_survey_sources()
+        keys = list(by_key)
+        self.env.cr.execute(
+            SQL(" UNION ALL ").join(
+                SQL(
+                    "SELECT %s AS key, f.partner_id, f.satisfaction FROM (%s) f",
+                    index,
+                    Answer._kam_survey_figures_sql(
+                        company, day, [o.plan_id.partner_id.commercial_partner_id.id for o in by_key[(company, day)]]
+                    ),
+                )
+                for index, (company, day) in enumerate(keys)
+            )
+        )
+        satisfaction = {(index, partner): value for index, partner, value in self.env.cr.fetchall()}
+        for index, key in enumerate(keys):
+            for objective in by_key[key]:
+                value = satisfaction.get((index, objective.plan_id.partner_id.commercial_partner_id.id))
+                if value is not None:
+                    result[objective.id] = round(value, 2)
         return result
 
     def _fetch_actuals(self):
