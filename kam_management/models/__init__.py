@@ -1,5 +1,7 @@
 from . import res_company
 from . import res_config_settings
+from . import kam_settings
+from . import kam_settings_log
 from . import kam_customer_effort_mixin
 from . import kam_classification
 from . import kam_classification_run

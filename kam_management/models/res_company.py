@@ -1,9 +1,10 @@
 import math
 
-from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tools.misc import format_amount, formatLang
 
-from ..const import KAM_GROUP
+from ..const import DIRECTOR_GROUP, KAM_GROUP
 from ..tools import health_rules
 from ..tools.health_rules import DEFAULT_WEIGHTS, SIGNAL_NAMES
 
@@ -359,6 +360,108 @@ class ResCompany(models.Model):
         # A new company starts with the competency framework, like the main company.
         self.env["kam.competency"].sudo()._create_default_framework(companies)
         return companies
+
+    def write(self, vals):
+        # Every change of a key-account setting is logged, whichever screen it comes from.
+        logged = [fname for fname in self._kam_setting_fields() if fname in vals]
+        if not logged:
+            return super().write(vals)
+        before = self._kam_settings_values(logged)
+        result = super().write(vals)
+        self._kam_log_settings(before, self._kam_settings_values(logged))
+        return result
+
+    # ------------------------------------------------------------------
+    # Key-account settings: who may change them, and their log
+    # ------------------------------------------------------------------
+    @api.model
+    @tools.ormcache()
+    def _kam_setting_fields(self):
+        """The company fields that are key-account settings: those the Settings page offers.
+
+        Deriving them from the Settings page keeps one list: a setting added there is also
+        logged and writable by directors."""
+        prefix = "company_id.kam_"
+        return tuple(
+            field.related.removeprefix("company_id.")
+            for field in self.env["res.config.settings"]._fields.values()
+            if field.related and field.related.startswith(prefix) and not field.readonly
+        )
+
+    def _kam_write_settings(self, vals):
+        """Write key-account settings of these companies for a Key Account Director.
+
+        Directors are not administrators and cannot write companies: this writes, as
+        superuser, exactly the key-account settings, of companies the user works in, and
+        only the values that change. The company's constraints validate them, as on the
+        Settings page."""
+        if not self.env.su and not self.env.user.has_group(DIRECTOR_GROUP):
+            raise AccessError(_("Only a Key Account Director can change the key-account settings."))
+        others = set(vals) - set(self._kam_setting_fields())
+        if others:
+            raise AccessError(
+                _(
+                    "Only key-account settings can be changed here; these fields are not: %(fields)s.",
+                    fields=", ".join(sorted(others)),
+                )
+            )
+        foreign = self - self.env.companies
+        if foreign and not self.env.su:
+            raise AccessError(
+                _(
+                    "You can change the key-account settings of the companies you work in only, "
+                    "not those of %(companies)s.",
+                    companies=", ".join(foreign.sudo().mapped("name")),
+                )
+            )
+        for company in self.sudo():
+            changes = {}
+            for fname, value in vals.items():
+                field = company._fields[fname]
+                if field.convert_to_record(field.convert_to_cache(value, company), company) != company[fname]:
+                    changes[fname] = value
+            if changes:
+                company.write(changes)
+        return True
+
+    def _kam_settings_values(self, fnames):
+        """``{company id: {field: value}}`` of the given key-account settings."""
+        companies = self.sudo()
+        return {company.id: {fname: company[fname] for fname in fnames} for company in companies}
+
+    def _kam_log_settings(self, before, after):
+        """Log each setting whose value went from ``before`` to ``after``, by the current user."""
+        now = fields.Datetime.now()
+        companies = self.sudo()
+        vals_list = [
+            {
+                "company_id": company.id,
+                "user_id": self.env.uid,
+                "date": now,
+                "setting": fname,
+                "old_value": company._kam_setting_display(fname, old),
+                "new_value": company._kam_setting_display(fname, after[company.id][fname]),
+            }
+            for company in companies
+            for fname, old in before[company.id].items()
+            if old != after[company.id][fname]
+        ]
+        if vals_list:
+            self.env["kam.settings.log"].sudo().create(vals_list)
+
+    def _kam_setting_display(self, fname, value):
+        """A setting's value as the settings screens show it, in the user's language."""
+        self.ensure_one()
+        field = self._fields[fname]
+        if field.type == "selection":
+            return dict(field._description_selection(self.env)).get(value, value or "")
+        if field.type == "boolean":
+            return _("Yes") if value else _("No")
+        if field.type == "monetary":
+            return format_amount(self.env, value, self.currency_id)
+        if field.type == "float":
+            return formatLang(self.env, value)
+        return str(value)
 
     # ------------------------------------------------------------------
     # Customer surveys

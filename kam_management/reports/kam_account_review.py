@@ -3,11 +3,9 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 
-from ..const import QUADRANTS
-from ..models.kam_classification import TIERS
 from .ir_actions_report import wkhtmltopdf_has_patched_qt
 from .kam_report_chart import evolution_svg
-from .kam_report_data import FIGURES, change_ratio, previous_period
+from .kam_report_figures import FIGURES, change_ratio, chart_window, previous_period
 
 # The value-versus-effort matrix as printed: rows high value then low value, columns low effort
 # then high effort.
@@ -21,7 +19,7 @@ class ReportKamAccountReview(models.AbstractModel):
 
     ``data`` may carry ``account_keys`` (``[[company id, partner id], ...]``, from the report
     dialog) and the period (``date_from``, ``date_to``); without a period, the company's
-    classification window ending today.
+    classification window of its last run, the window of the tiers and figures on screen.
     """
 
     _name = "report.kam_management.report_kam_account_review"
@@ -41,8 +39,8 @@ class ReportKamAccountReview(models.AbstractModel):
     @api.model
     def _review_values(self, keys, data, plans=None):
         """The values of the template for the accounts ``keys``, checked; ``plans`` by key if chosen."""
-        Data = self.env["kam.report.data"]
-        Data._check_account_access(keys)
+        Scope = self.env["kam.report.scope"]
+        Scope._check_account_access(keys)
         docs = self._review_docs(keys, data, plans or {})
         return {
             "doc_ids": [partner_id for _company_id, partner_id in keys],
@@ -54,33 +52,37 @@ class ReportKamAccountReview(models.AbstractModel):
 
     @api.model
     def _review_docs(self, keys, data, plans):
-        Data = self.env["kam.report.data"]
+        Scope = self.env["kam.report.scope"]
+        Figures = self.env["kam.report.figures"]
         companies = self.env["res.company"].sudo().browse(list(dict.fromkeys(c for c, _p in keys)))
         # One period per company: each company's window unless the report says otherwise.
-        periods = {company.id: Data._parse_period(company, data) for company in companies}
-        classifications = {(row.company_id.id, row.partner_id.id): row for row in Data._classifications(keys)}
+        periods = {company.id: Scope._parse_period(company, data) for company in companies}
+        classifications = {(row.company_id.id, row.partner_id.id): row for row in Scope._classifications(keys)}
         figures = {}
         months_by_key = {}
         for company in companies:
             company_keys = [key for key in keys if key[0] == company.id]
             date_from, date_to = periods[company.id]
             figures.update(
-                Data._figures(
+                Figures._figures(
                     company_keys,
                     {"current": (date_from, date_to), "previous": previous_period(date_from, date_to)},
                 )
             )
-            starts, monthly = Data._monthly_figures(company_keys, date_to)
+            # The chart draws the period's last twelve months, to the day, so that its months
+            # add up to the headline figures of a twelve-month window.
+            chart_from, chart_to, starts = chart_window(date_from, date_to)
+            monthly = Figures._monthly_figures(company_keys, chart_from, chart_to)
             for key in company_keys:
-                months_by_key[key] = (starts, monthly.get(key, {}))
-        snapshots = Data._latest_snapshots(keys)
-        plans = {**Data._current_plans([key for key in keys if key not in plans]), **plans}
+                months_by_key[key] = (starts, monthly.get(key, {}), (chart_from, chart_to))
+        snapshots = Figures._latest_snapshots(keys)
+        plans = {**Figures._current_plans([key for key in keys if key not in plans]), **plans}
         plan_records = self.env["kam.account.plan"].sudo().browse([plan.id for plan in plans.values()])
         # Read the lines of every plan at once: objectives compute their actuals set-based.
         plan_records.objective_ids.mapped("status")
         plan_records.stakeholder_ids.mapped("last_contact_date")
-        reviews = Data._latest_reviews(keys)
-        visits = Data._recent_visits(keys)
+        reviews = Figures._latest_reviews(keys)
+        visits = Figures._recent_visits(keys, {company_id: date_to for company_id, (_d, date_to) in periods.items()})
         partners = self.env["res.partner"].sudo().browse([p for _c, p in keys])
         partners.mapped("name")
         docs = []
@@ -161,9 +163,11 @@ class ReportKamAccountReview(models.AbstractModel):
 
     @api.model
     def _review_doc(self, company, partner, row, period, figures, months, snapshot, plan, review, visits):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         currency = company.currency_id
         date_from, date_to = period
+        tiers = Fmt._selection_labels("kam.classification", "tier")
+        quadrants = Fmt._selection_labels("kam.classification", "quadrant")
         prev_from, prev_to = previous_period(date_from, date_to)
         key = (company.id, partner.id)
         empty = dict.fromkeys(FIGURES, 0.0)
@@ -172,8 +176,7 @@ class ReportKamAccountReview(models.AbstractModel):
         today = fields.Date.context_today(self)
         Plan = self.env["kam.account.plan"].sudo()
         plan = plan or Plan.browse()
-        tier_label = dict(TIERS).get(row.tier, "") if row and row.tier else ""
-        quadrants = dict(QUADRANTS)
+        tier_label = tiers.get(row.tier, "") if row and row.tier else ""
         actions = plan.action_ids.filtered(lambda action: action.state == "todo").sorted(
             lambda action: (action.date_deadline, action.id)
         )
@@ -185,12 +188,14 @@ class ReportKamAccountReview(models.AbstractModel):
             "manager": row.manager_id if row else self.env["res.users"],
             "tier": row.tier if row else False,
             "tier_label": tier_label,
-            "tier_since": Data._fmt_date(row.tier_since) if row and row.tier else "",
+            "tier_since": Fmt._fmt_date(row.tier_since) if row and row.tier else "",
             "rank": row.rank if row and row.tier else 0,
-            "period": Data._fmt_period(date_from, date_to),
-            "previous_period": Data._fmt_period(prev_from, prev_to),
+            "period": Fmt._fmt_period(date_from, date_to),
+            "previous_period": Fmt._fmt_period(prev_from, prev_to),
             "kpis": self._headline_kpis(current, previous, currency, snapshot),
             "chart": self._chart(months, currency),
+            "chart_period": Fmt._fmt_period(*months[2]),
+            "month_figures": self._month_figures(months),
             "months": self._month_table(months),
             "quadrant": row.quadrant if row else False,
             "quadrant_label": quadrants.get(row.quadrant, "") if row and row.quadrant else "",
@@ -209,7 +214,7 @@ class ReportKamAccountReview(models.AbstractModel):
                 {
                     "name": action.name,
                     "owner": action.user_id.name or "",
-                    "deadline": Data._fmt_date(action.date_deadline),
+                    "deadline": Fmt._fmt_date(action.date_deadline),
                     "overdue": bool(action.date_deadline and action.date_deadline < today),
                 }
                 for action in actions
@@ -225,7 +230,7 @@ class ReportKamAccountReview(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _headline_kpis(self, current, previous, currency, snapshot):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         pts = _("pts")
 
         def rate(figures, name):
@@ -234,9 +239,9 @@ class ReportKamAccountReview(models.AbstractModel):
         def money(label, name, lower_is_better=False):
             return {
                 "label": label,
-                "current": Data._fmt_amount(current[name], currency),
-                "previous": Data._fmt_amount(previous[name], currency),
-                "change": Data._fmt_change(change_ratio(current[name], previous[name])),
+                "current": Fmt._fmt_amount(current[name], currency),
+                "previous": Fmt._fmt_amount(previous[name], currency),
+                "change": Fmt._fmt_change(change_ratio(current[name], previous[name])),
                 "lower_is_better": lower_is_better,
             }
 
@@ -244,9 +249,9 @@ class ReportKamAccountReview(models.AbstractModel):
             now, before = rate(current, name), rate(previous, name)
             return {
                 "label": label,
-                "current": Data._fmt_percent(now, 1),
-                "previous": Data._fmt_percent(before, 1),
-                "change": Data._fmt_change(now - before if now is not None and before is not None else None, pts),
+                "current": Fmt._fmt_percent(now, 1),
+                "previous": Fmt._fmt_percent(before, 1),
+                "change": Fmt._fmt_change(now - before if now is not None and before is not None else None, pts),
                 "lower_is_better": name == "cost_to_serve",
             }
 
@@ -259,9 +264,9 @@ class ReportKamAccountReview(models.AbstractModel):
             money(_("Net contribution"), "net_contribution"),
             {
                 "label": _("Visits done"),
-                "current": Data._fmt_number(current["visit_count"]),
-                "previous": Data._fmt_number(previous["visit_count"]),
-                "change": Data._fmt_change(change_ratio(current["visit_count"], previous["visit_count"])),
+                "current": Fmt._fmt_number(current["visit_count"]),
+                "previous": Fmt._fmt_number(previous["visit_count"]),
+                "change": Fmt._fmt_change(change_ratio(current["visit_count"], previous["visit_count"])),
                 "lower_is_better": False,
             },
         ]
@@ -269,23 +274,30 @@ class ReportKamAccountReview(models.AbstractModel):
             kpis.append(
                 {
                     "label": _("Health score (change over 30 days)"),
-                    "current": Data._fmt_number(snapshot.health_score),
-                    "previous": Data._fmt_number(snapshot.health_score - snapshot.health_change),
-                    "change": Data._fmt_change(snapshot.health_change, pts, digits=0),
+                    "current": Fmt._fmt_number(snapshot.health_score),
+                    "previous": Fmt._fmt_number(snapshot.health_score - snapshot.health_change),
+                    "change": Fmt._fmt_change(snapshot.health_change, pts, digits=0),
                     "lower_is_better": False,
                 }
             )
         return kpis
 
     @api.model
+    def _month_figures(self, months):
+        """``[(month start, {figure: value})]`` of the chart, oldest first, every month of it."""
+        starts, by_month, _window = months
+        empty = dict.fromkeys(FIGURES, 0.0)
+        return [(start, by_month.get(start, empty)) for start in starts]
+
+    @api.model
     def _month_labels(self, starts):
-        Data = self.env["kam.report.data"]
-        return [Data._fmt_date(start, "MMM yy") for start in starts]
+        Fmt = self.env["kam.report.format"]
+        return [Fmt._fmt_date(start, "MMM yy") for start in starts]
 
     @api.model
     def _chart(self, months, currency):
-        Data = self.env["kam.report.data"]
-        starts, by_month = months
+        Fmt = self.env["kam.report.format"]
+        starts, by_month, _window = months
         labels = self._month_labels(starts)
         series = [
             (
@@ -302,15 +314,16 @@ class ReportKamAccountReview(models.AbstractModel):
                 "revenue": _("Revenue"),
                 "gross_margin": _("Gross margin"),
                 "cost_to_serve": _("Cost to serve"),
+                "cost_axis": _("Cost to serve (right-hand scale)"),
                 "empty": _("No revenue, margin or cost to serve in these months."),
             },
-            Data._fmt_compact,
+            Fmt._fmt_compact,
         )
 
     @api.model
     def _month_table(self, months):
-        Data = self.env["kam.report.data"]
-        starts, by_month = months
+        Fmt = self.env["kam.report.format"]
+        starts, by_month, _window = months
         labels = self._month_labels(starts)
         rows = []
         for name, label in (
@@ -321,7 +334,7 @@ class ReportKamAccountReview(models.AbstractModel):
             rows.append(
                 {
                     "label": label,
-                    "values": [Data._fmt_compact(by_month.get(start, {}).get(name, 0.0)) for start in starts],
+                    "values": [Fmt._fmt_compact(by_month.get(start, {}).get(name, 0.0)) for start in starts],
                 }
             )
         return {"labels": labels, "rows": rows}
@@ -337,21 +350,21 @@ class ReportKamAccountReview(models.AbstractModel):
 
     @api.model
     def _value_effort(self, row, currency):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         if not row:
             return []
         return [
-            (_("Revenue (window)"), Data._fmt_amount(row.invoiced_revenue, currency)),
-            (_("Gross margin"), Data._fmt_amount(row.gross_margin, currency)),
-            (_("Cost to serve"), Data._fmt_amount(row.cost_to_serve, currency)),
-            (_("Cost to serve (% of revenue)"), Data._fmt_percent(row.cost_share if row.invoiced_revenue else None, 1)),
-            (_("Net contribution"), Data._fmt_amount(row.net_contribution, currency)),
-            (_("Rank by net contribution"), Data._fmt_number(row.contribution_rank or None)),
+            (_("Revenue (window)"), Fmt._fmt_amount(row.invoiced_revenue, currency)),
+            (_("Gross margin"), Fmt._fmt_amount(row.gross_margin, currency)),
+            (_("Cost to serve"), Fmt._fmt_amount(row.cost_to_serve, currency)),
+            (_("Cost to serve (% of revenue)"), Fmt._fmt_percent(row.cost_share if row.invoiced_revenue else None, 1)),
+            (_("Net contribution"), Fmt._fmt_amount(row.net_contribution, currency)),
+            (_("Rank by net contribution"), Fmt._fmt_number(row.contribution_rank or None)),
         ]
 
     @api.model
     def _objectives(self, plan, currency):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         if not plan:
             return []
         measures = dict(plan.objective_ids._fields["measure"]._description_selection(self.env))
@@ -361,8 +374,8 @@ class ReportKamAccountReview(models.AbstractModel):
 
             def value(amount, objective=objective):
                 if objective.is_monetary:
-                    return Data._fmt_amount(amount, currency)
-                return Data._fmt_number(amount, 1 if objective.measure == "satisfaction" else 0)
+                    return Fmt._fmt_amount(amount, currency)
+                return Fmt._fmt_number(amount, 1 if objective.measure == "satisfaction" else 0)
 
             result.append(
                 {
@@ -371,7 +384,7 @@ class ReportKamAccountReview(models.AbstractModel):
                     "target": value(objective.target),
                     "actual": value(objective.actual),
                     "expected": value(objective.expected),
-                    "progress": Data._fmt_percent(objective.progress if objective.target else None),
+                    "progress": Fmt._fmt_percent(objective.progress if objective.target else None),
                     "bar": max(0.0, min(objective.progress, 100.0)) if objective.target else 0.0,
                     "status": objective.status or "",
                     "status_label": statuses.get(objective.status, ""),
@@ -381,7 +394,7 @@ class ReportKamAccountReview(models.AbstractModel):
 
     @api.model
     def _stakeholders(self, plan):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         if not plan:
             return []
         Stakeholder = plan.stakeholder_ids
@@ -397,38 +410,38 @@ class ReportKamAccountReview(models.AbstractModel):
                 "attitude": stakeholder.attitude,
                 "attitude_label": attitudes.get(stakeholder.attitude, ""),
                 "owner": stakeholder.owner_id.name or "",
-                "last_contact": Data._fmt_date(stakeholder.last_contact_date),
+                "last_contact": Fmt._fmt_date(stakeholder.last_contact_date),
             }
             for stakeholder in plan.stakeholder_ids
         ]
 
     @api.model
     def _visits(self, visits):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         if not visits:
             return []
         kinds = dict(visits._fields["kind"]._description_selection(self.env))
         states = dict(visits._fields["state"]._description_selection(self.env))
         return [
             {
-                "date": Data._fmt_date(visit.date),
+                "date": Fmt._fmt_date(visit.date),
                 "kind": kinds.get(visit.kind, ""),
                 "name": visit.name or "",
                 "user": visit.user_id.name or "",
                 "state": states.get(visit.state, ""),
-                "hours": Data._fmt_number((visit.duration or 0.0) + (visit.travel_time or 0.0), 1),
+                "hours": Fmt._fmt_number((visit.duration or 0.0) + (visit.travel_time or 0.0), 1),
             }
             for visit in visits
         ]
 
     @api.model
     def _review(self, review):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         if not review:
             return {}
         return {
-            "date": Data._fmt_date(review.date),
-            "score": Data._fmt_number(review.satisfaction_score, 1),
+            "date": Fmt._fmt_date(review.date),
+            "score": Fmt._fmt_number(review.satisfaction_score, 1),
             "participants": ", ".join(review.participant_ids.mapped("name")),
             "went_well": review.went_well or "",
             "risks": review.risks or "",
@@ -437,7 +450,7 @@ class ReportKamAccountReview(models.AbstractModel):
 
     @api.model
     def _health(self, snapshot):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         if not snapshot or not snapshot.health_band:
             return {}
         bands = dict(snapshot._fields["health_band"]._description_selection(self.env))
@@ -445,8 +458,8 @@ class ReportKamAccountReview(models.AbstractModel):
             "score": snapshot.health_score,
             "band": snapshot.health_band,
             "band_label": bands.get(snapshot.health_band, ""),
-            "change": Data._fmt_change(snapshot.health_change, _("pts"), digits=0),
-            "date": Data._fmt_date(snapshot.date),
+            "change": Fmt._fmt_change(snapshot.health_change, _("pts"), digits=0),
+            "date": Fmt._fmt_date(snapshot.date),
             "pulled_down_by": snapshot.health_pulled_down_by or "",
             "explanation": snapshot.health_explanation or Markup(""),
         }

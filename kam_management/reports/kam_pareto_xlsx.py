@@ -50,13 +50,7 @@ class KamParetoXlsx(models.AbstractModel):
     @api.model
     def _generate(self, companies, tiers=None, managers=None, partners=None):
         """Return ``(file name, workbook bytes)``; checks the user's access first."""
-        Data = self.env["kam.report.data"]
-        Data._check_can_print()
-        Data._check_companies(companies)
-        managers = managers or self.env["res.users"]
-        if not Data._is_director():
-            Data._check_managers(managers)
-            managers = self.env.user
+        managers = self.env["kam.report.scope"]._scope_managers(companies, managers)
         self.env["kam.classification"].flush_model()
         self.env["res.partner"].flush_model(["name", "ref"])
         output = io.BytesIO()
@@ -70,10 +64,13 @@ class KamParetoXlsx(models.AbstractModel):
         )
         formats = WorkbookFormats(workbook, self.env)
         used = set()
+        # The tier lines mean something on the chart of the whole company only: they cut the
+        # company's cumulative share, not that of a KAM's or a tier's customers.
+        whole = not (tiers and set(tiers) != {"a", "b", "c"}) and not managers and not partners
         for company in companies.sorted("name"):
             filters = self._filters(company, tiers, managers, partners)
             sheet = workbook.add_worksheet(sheet_name(company.name, used))
-            self._write_sheet(workbook, sheet, formats, company, filters)
+            self._write_sheet(workbook, sheet, formats, company, filters, whole)
         workbook.close()
         return _("Pareto.xlsx"), output.getvalue()
 
@@ -88,7 +85,7 @@ class KamParetoXlsx(models.AbstractModel):
         return SQL(" AND ").join(clauses)
 
     @api.model
-    def _write_sheet(self, workbook, sheet, formats, company, filters):
+    def _write_sheet(self, workbook, sheet, formats, company, filters, thresholds=True):
         columns = self._columns()
         currency = company.currency_id
         money = formats.money(currency)
@@ -101,13 +98,9 @@ class KamParetoXlsx(models.AbstractModel):
         }
         widths = ColumnWidths([header for header, _kind in columns])
         bands = self._chart_bands(filters)
-        chart_headers = [
-            _("Ranks"),
-            _("Revenue"),
-            _("Cumulative share"),
-            _("Tier A threshold"),
-            _("Tier B threshold"),
-        ]
+        chart_headers = [_("Ranks"), _("Revenue"), _("Cumulative share")]
+        if thresholds:
+            chart_headers += [_("Tier A threshold"), _("Tier B threshold")]
         chart_widths = ColumnWidths(chart_headers)
         for column, (header, _kind) in enumerate(columns):
             sheet.write_string(0, column, header, formats.header)
@@ -115,7 +108,7 @@ class KamParetoXlsx(models.AbstractModel):
             sheet.write_string(0, CHART_TABLE_COLUMN + offset, header, formats.header)
         tiers = dict(self.env["kam.classification"]._fields["tier"]._description_selection(self.env))
         quadrants = dict(self.env["kam.classification"]._fields["quadrant"]._description_selection(self.env))
-        threshold_a, threshold_b = company.kam_threshold_a / 100.0, company.kam_threshold_b / 100.0
+        levels = (company.kam_threshold_a / 100.0, company.kam_threshold_b / 100.0) if thresholds else ()
         cr = self.env.cr
         cr.execute(self._rows_sql(filters))
         row_index = 0
@@ -144,20 +137,22 @@ class KamParetoXlsx(models.AbstractModel):
                     self._write_cell(sheet, row_index, column, value, kind, cell_formats[kind])
                     widths.see(column, value, extra=len(currency.symbol or "") + 1 if kind == "money" else 0)
                 if row_index <= len(bands):
-                    self._write_band(sheet, row_index, bands[row_index - 1], threshold_a, threshold_b, formats, money)
+                    self._write_band(sheet, row_index, bands[row_index - 1], levels, formats, money)
                     chart_widths.see(0, bands[row_index - 1][0])
                     chart_widths.see(1, bands[row_index - 1][1], extra=len(currency.symbol or "") + 1)
         # The bands come from the same rows; should rows vanish between the two queries,
         # the remaining bands are still written.
         for band_row in range(row_index + 1, len(bands) + 1):
-            self._write_band(sheet, band_row, bands[band_row - 1], threshold_a, threshold_b, formats, money)
+            self._write_band(sheet, band_row, bands[band_row - 1], levels, formats, money)
         widths.apply(sheet)
         chart_widths.apply(sheet, CHART_TABLE_COLUMN)
         sheet.set_column(CHART_TABLE_COLUMN - 1, CHART_TABLE_COLUMN - 1, 3)
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(row_index, 1), len(columns) - 1)
         if bands:
-            sheet.insert_chart(1, CHART_COLUMN, self._chart(workbook, sheet.name, company, len(bands), currency))
+            sheet.insert_chart(
+                1, CHART_COLUMN, self._chart(workbook, sheet.name, company, len(bands), currency, len(levels))
+            )
         elif not row_index:
             sheet.write_string(1, 0, _("No classified customers."), formats.text)
 
@@ -176,14 +171,14 @@ class KamParetoXlsx(models.AbstractModel):
             sheet.write_number(row, column, value, cell_format)
 
     @api.model
-    def _write_band(self, sheet, row, band, threshold_a, threshold_b, formats, money):
+    def _write_band(self, sheet, row, band, levels, formats, money):
         label, revenue, cumulative = band
         column = CHART_TABLE_COLUMN
         sheet.write_string(row, column, label, formats.text)
         sheet.write_number(row, column + 1, revenue, money)
         sheet.write_number(row, column + 2, cumulative, formats.percent)
-        sheet.write_number(row, column + 3, threshold_a, formats.percent)
-        sheet.write_number(row, column + 4, threshold_b, formats.percent)
+        for offset, level in enumerate(levels, start=3):
+            sheet.write_number(row, column + offset, level, formats.percent)
 
     @api.model
     def _rows_sql(self, filters):
@@ -203,24 +198,28 @@ class KamParetoXlsx(models.AbstractModel):
 
     @api.model
     def _chart_bands(self, filters):
-        """The bars of the chart: ``[(label, revenue, cumulative share at its end)]``, in one query.
+        """The points of the chart: ``[(label, revenue, cumulative share at its end)]``, in one query.
 
-        One bar per customer up to ``CHART_BANDS`` customers, else ``CHART_BANDS`` bands of
-        consecutive ranks labelled with their ranks.
+        The customers of the sheet with revenue, by rank: one point each up to ``CHART_BANDS``
+        customers, else equal buckets of consecutive ranks (the last one may be shorter),
+        labelled with their ranks. The cumulative share is of the charted customers' revenue:
+        it never decreases and ends at 100 %. Customers without revenue in the window are
+        listed on the sheet, not charted.
         """
         self.env.cr.execute(
             SQL(
                 """
                 WITH r AS (
-                    SELECT k.rank, k.revenue, k.cumulative_share, p.name,
-                           ROW_NUMBER() OVER (ORDER BY k.rank NULLS LAST, k.id) AS position,
+                    SELECT k.rank, k.revenue, p.name,
+                           ROW_NUMBER() OVER (ORDER BY k.rank, k.id) AS position,
                            COUNT(*) OVER () AS population
                       FROM kam_classification k
                       JOIN res_partner p ON p.id = k.partner_id
-                     WHERE %(filters)s
+                     WHERE %(filters)s AND k.revenue > 0 AND k.rank IS NOT NULL
                 )
-                SELECT (position - 1) * %(bands)s / population AS band, COUNT(*), MIN(rank), MAX(rank),
-                       SUM(revenue), MAX(cumulative_share), (ARRAY_AGG(name ORDER BY position))[1]
+                SELECT (position - 1) / ((population + %(bands)s - 1) / %(bands)s) AS bucket,
+                       COUNT(*), MIN(rank), MAX(rank), SUM(revenue), (ARRAY_AGG(name ORDER BY position))[1],
+                       MAX(population)
                   FROM r
                  GROUP BY 1
                  ORDER BY 1
@@ -229,15 +228,21 @@ class KamParetoXlsx(models.AbstractModel):
                 bands=CHART_BANDS,
             )
         )
-        bands = []
-        for _band, count, first, last, revenue, cumulative, name in self.env.cr.fetchall():
-            label = (name or "") if count == 1 else f"{first or ''}–{last or ''}"
-            bands.append((label, float(revenue or 0.0), (cumulative or 0.0) / 100.0))
+        rows = self.env.cr.fetchall()
+        total = sum(float(row[4]) for row in rows)
+        single = bool(rows) and rows[0][6] <= CHART_BANDS
+        bands, running = [], 0.0
+        for index, (_bucket, _count, first, last, revenue, name, _population) in enumerate(rows):
+            running += float(revenue)
+            # The last point closes the revenue of the sheet, whatever the rounding.
+            cumulative = 1.0 if index == len(rows) - 1 else running / total
+            label = (name or "") if single else f"{first}–{last}"
+            bands.append((label, float(revenue), cumulative))
         return bands
 
     @api.model
-    def _chart(self, workbook, sheet, company, count, currency):
-        """Revenue bars with the cumulative share and the A and B thresholds as lines."""
+    def _chart(self, workbook, sheet, company, count, currency, thresholds=2):
+        """Revenue bars with the cumulative share and, for the whole company, the A and B thresholds as lines."""
         first, last, column = 1, count, CHART_TABLE_COLUMN
         categories = [sheet, first, column, last, column]
         bars = workbook.add_chart({"type": "column"})
@@ -262,7 +267,7 @@ class KamParetoXlsx(models.AbstractModel):
                 "marker": {"type": "square", "size": 5, "border": {"color": "#000000"}, "fill": {"color": "#FFFFFF"}},
             }
         )
-        for offset, dash in ((3, "dash"), (4, "round_dot")):
+        for offset, dash in ((3, "dash"), (4, "round_dot"))[:thresholds]:
             lines.add_series(
                 {
                     "name": [sheet, 0, column + offset],
@@ -276,7 +281,7 @@ class KamParetoXlsx(models.AbstractModel):
         lines.set_y2_axis({"min": 0, "max": 1, "num_format": "0%", "name": _("Cumulative share")})
         bars.combine(lines)
         bars.set_title({"name": _("Pareto of %(company)s", company=company.name)})
-        bars.set_x_axis({"name": _("Customers by rank"), "num_font": {"rotation": -45}})
+        bars.set_x_axis({"name": _("Customers with revenue, by rank"), "num_font": {"rotation": -45}})
         bars.set_y_axis({"name": _("Revenue"), "num_format": '#,##0 "{}"'.format(currency.symbol or "")})
         bars.set_legend({"position": "bottom"})
         bars.set_size(CHART_SIZE)

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 
 from .ir_actions_report import wkhtmltopdf_has_patched_qt
-from .kam_report_data import previous_period
+from .kam_report_figures import previous_period
 
 
 class ReportKamPortfolio(models.AbstractModel):
@@ -18,13 +18,15 @@ class ReportKamPortfolio(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         data = data or {}
-        Data = self.env["kam.report.data"]
-        Data._check_can_print()
+        Scope = self.env["kam.report.scope"]
+        Figures = self.env["kam.report.figures"]
+        Fmt = self.env["kam.report.format"]
+        Scope._check_can_print()
         scope = self._scope(docids, data)
-        classifications = Data._scope_classifications(**scope)
+        classifications = Scope._scope_classifications(**scope)
         company = scope["companies"][:1] or self.env.company
-        date_from, date_to = Data._parse_period(company, data)
-        groups = Data._portfolio_lines(classifications, date_from, date_to)
+        date_from, date_to = Scope._parse_period(company, data)
+        groups = Figures._portfolio_lines(classifications, date_from, date_to)
         prev_from, prev_to = previous_period(date_from, date_to)
         for group in groups:
             currency = group["currency"]
@@ -35,8 +37,8 @@ class ReportKamPortfolio(models.AbstractModel):
             "doc_model": "kam.portfolio",
             "docs": groups,
             "company": company,
-            "period": Data._fmt_period(date_from, date_to),
-            "previous_period": Data._fmt_period(prev_from, prev_to),
+            "period": Fmt._fmt_period(date_from, date_to),
+            "previous_period": Fmt._fmt_period(prev_from, prev_to),
             "report_date": fields.Date.context_today(self),
             "kam_system_font": not wkhtmltopdf_has_patched_qt(),
         }
@@ -65,13 +67,13 @@ class ReportKamPortfolio(models.AbstractModel):
 
     @api.model
     def _format_line(self, line, currency):
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         return {
-            "revenue": Data._fmt_amount(line["revenue"], currency),
-            "trend": Data._fmt_change(line["trend"]),
-            "cost_to_serve": Data._fmt_amount(line["cost_to_serve"], currency),
-            "net_contribution": Data._fmt_amount(line["net_contribution"], currency),
-            "health": Data._fmt_number(line["health"]),
-            "plan_progress": Data._fmt_percent(line["plan_progress"]),
-            "days_since_contact": Data._fmt_number(line["days_since_contact"]),
+            "revenue": Fmt._fmt_amount(line["revenue"], currency),
+            "trend": Fmt._fmt_change(line["trend"]),
+            "cost_to_serve": Fmt._fmt_amount(line["cost_to_serve"], currency),
+            "net_contribution": Fmt._fmt_amount(line["net_contribution"], currency),
+            "health": Fmt._fmt_number(line["health"]),
+            "plan_progress": Fmt._fmt_percent(line["plan_progress"]),
+            "days_since_contact": Fmt._fmt_number(line["days_since_contact"]),
         }

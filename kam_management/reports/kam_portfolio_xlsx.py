@@ -15,28 +15,49 @@ FETCH_SIZE = 5000
 class KamPortfolioXlsx(models.AbstractModel):
     """The Portfolio workbook: the KAM Portfolio's lines and totals, and the period's KPI snapshots.
 
-    Three sheets: the accounts (one line each), the totals per KAM, and every KPI snapshot of
-    those accounts in the period as a flat table, one row per account and day, ready for a
-    pivot table. Same scope and access as the KAM Portfolio PDF.
+    Three sheets: the accounts (one line each), the totals per KAM (and of the accounts without
+    KAM), and every KPI snapshot of those accounts in the period as a flat table, one row per
+    account and day, ready for a pivot table. Same scope and access as the KAM Portfolio PDF.
     """
 
     _name = "kam.portfolio.xlsx"
     _description = "Portfolio workbook"
 
     @api.model
-    def _generate(self, companies, managers=None, tiers=None, partners=None, date_from=None, date_to=None):
-        """Return ``(file name, workbook bytes)``; checks the user's access first."""
-        Data = self.env["kam.report.data"]
-        classifications = Data._scope_classifications(companies, managers, tiers, partners)
+    def _generate(
+        self,
+        companies,
+        managers=None,
+        tiers=None,
+        partners=None,
+        date_from=None,
+        date_to=None,
+        include_unassigned=None,
+    ):
+        """Return ``(file name, workbook bytes)``; checks the user's access first.
+
+        A director printing every KAM's accounts also gets the accounts nobody manages, in a
+        "Without KAM" group, as on the portfolio screen; ``include_unassigned`` decides it
+        otherwise (only a director may ask for it).
+        """
+        Scope = self.env["kam.report.scope"]
+        Figures = self.env["kam.report.figures"]
+        Fmt = self.env["kam.report.format"]
+        if include_unassigned is None:
+            include_unassigned = not managers and Scope._is_director()
+        classifications = Scope._scope_classifications(companies, managers, tiers, partners)
+        if include_unassigned:
+            # After the KAMs' groups, as the last group of the sheets.
+            classifications += Scope._scope_classifications(companies, None, tiers, partners, include_unassigned=True)
         company = companies[:1] or self.env.company
-        date_from, date_to = Data._parse_period(company, {"date_from": date_from, "date_to": date_to})
-        groups = Data._portfolio_lines(classifications, date_from, date_to)
+        date_from, date_to = Scope._parse_period(company, {"date_from": date_from, "date_to": date_to})
+        groups = Figures._portfolio_lines(classifications, date_from, date_to)
         output = io.BytesIO()
         workbook = xlsxwriter.Workbook(output, {"constant_memory": True})
         workbook.set_properties(
             {
                 "title": _("KAM Portfolio"),
-                "subject": Data._fmt_period(date_from, date_to),
+                "subject": Fmt._fmt_period(date_from, date_to),
                 "company": ", ".join(companies.mapped("name")),
                 "created": fields.Datetime.now(),
             }

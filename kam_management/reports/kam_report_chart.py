@@ -5,6 +5,9 @@ is plain SVG built here. It must read in black and white: revenue bars are solid
 gross margin bars are hatched, cost to serve is a dashed line with square markers, and the
 legend and axes say in words what each one is. SVG patterns print black in that WebKit, so
 the stripes are drawn line by line.
+
+The cost to serve is a few percent of the revenue: on the revenue's scale its line would lie
+flat on zero. It has its own scale on the right, whose gridlines are those of the left one.
 """
 
 import math
@@ -15,7 +18,7 @@ from markupsafe import Markup, escape
 WIDTH = 700
 HEIGHT = 250
 MARGIN_LEFT = 58  # y-axis labels
-MARGIN_RIGHT = 8
+MARGIN_RIGHT = 52  # y-axis labels of the cost to serve
 MARGIN_TOP = 30  # legend
 MARGIN_BOTTOM = 24  # month labels
 BAR_WIDTH = 0.32  # of a month's slot, per bar
@@ -41,20 +44,34 @@ def evolution_svg(months, labels, fmt_value):
 
     ``months``: ``[(month label, revenue, gross margin, cost to serve)]``, oldest first;
     ``labels``: the translated ``revenue``, ``gross_margin``, ``cost_to_serve`` and ``empty``
-    texts; ``fmt_value``: formats an axis value in the user's language.
+    texts, and ``cost_axis`` (the legend of the cost line, saying its scale is the right one);
+    ``fmt_value``: formats an axis value in the user's language.
     """
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     values = [value for _label, *figures in months for value in figures]
-    high, low = max([0.0, *values]), min([0.0, *values])
+    bars = [value for _label, revenue, margin, _cost in months for value in (revenue, margin)]
+    costs = [cost for *_figures, cost in months]
+    high, low = max([0.0, *bars]), min([0.0, *bars])
     step = nice_step(high - low)
     top = math.ceil(high / step) * step if high > 0 else 0.0
     bottom = math.floor(low / step) * step if low < 0 else 0.0
     if top == bottom:
         top = step
+    # The cost scale: as many intervals as the left one, each a round step, zero on zero.
+    above, below = round(top / step), round(-bottom / step)
+    cost_high, cost_low = max([0.0, *costs]), min([0.0, *costs])
+    cost_step = max(
+        nice_step(cost_high, max(above, 1)) if cost_high > 0 else 0.0,
+        nice_step(-cost_low, below) if cost_low < 0 and below else 0.0,
+    )
+    cost_step = cost_step or step
 
     def y(value):
         return MARGIN_TOP + (top - value) / (top - bottom) * plot_h
+
+    def y_cost(value):
+        return y(value / cost_step * step)
 
     parts = [
         Markup(
@@ -71,6 +88,7 @@ def evolution_svg(months, labels, fmt_value):
             Markup(
                 "<line x1='%s' y1='%.1f' x2='%s' y2='%.1f' stroke='%s' stroke-width='%s' %s/>"
                 "<text x='%s' y='%.1f' text-anchor='end' %s>%s</text>"
+                "<text x='%s' y='%.1f' text-anchor='start' %s>%s</text>"
             )
             % (
                 MARGIN_LEFT,
@@ -84,6 +102,10 @@ def evolution_svg(months, labels, fmt_value):
                 ty + 3,
                 Markup(FONT),
                 escape(fmt_value(tick)),
+                WIDTH - MARGIN_RIGHT + 4,
+                ty + 3,
+                Markup(FONT),
+                escape(fmt_value(tick / step * cost_step)),
             )
         )
         tick += step
@@ -95,7 +117,7 @@ def evolution_svg(months, labels, fmt_value):
             if value:
                 y_top, y_bottom = y(max(value, 0.0)), y(min(value, 0.0))
                 parts.append(_bar(x0 + offset * slot, y_top, BAR_WIDTH * slot, max(y_bottom - y_top, 0.5), striped))
-        line_points.append((x0 + slot / 2, y(cost)))
+        line_points.append((x0 + slot / 2, y_cost(cost)))
         parts.append(
             Markup("<text x='%.1f' y='%s' text-anchor='middle' %s>%s</text>")
             % (x0 + slot / 2, HEIGHT - 8, Markup(FONT), escape(label))
@@ -120,6 +142,7 @@ def evolution_svg(months, labels, fmt_value):
     # Legend.
     x = MARGIN_LEFT
     for key in ("revenue", "gross_margin", "cost_to_serve"):
+        label = labels.get("cost_axis", labels[key]) if key == "cost_to_serve" else labels[key]
         if key == "cost_to_serve":
             parts.append(
                 Markup(
@@ -132,8 +155,8 @@ def evolution_svg(months, labels, fmt_value):
         else:
             parts.append(_bar(x, 7, 14, 11, key == "gross_margin"))
             text_x = x + 18
-        parts.append(Markup("<text x='%s' y='17' %s>%s</text>") % (text_x, Markup(FONT), escape(labels[key])))
-        x = text_x + 12 + 6 * len(labels[key])
+        parts.append(Markup("<text x='%s' y='17' %s>%s</text>") % (text_x, Markup(FONT), escape(label)))
+        x = text_x + 12 + 6 * len(label)
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 

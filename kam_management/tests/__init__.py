@@ -21,3 +21,5 @@ from . import test_survey_cadence
 from . import test_survey_security
 from . import test_survey_tour
 from . import test_survey_reports
+from . import test_settings
+from . import test_kam_menus

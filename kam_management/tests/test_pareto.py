@@ -88,3 +88,20 @@ class TestParetoTour(KamCommon, HttpCase):
         self.start_tour(
             "/odoo/action-kam_management.kam_classification_action_pareto_chart", "kam_pareto_tour", login="kam_manager"
         )
+
+    def test_pareto_screen_speaks_of_one_customer_in_the_singular(self):
+        today = self.env.cr.now().date()
+        self.company.kam_demotion_grace = 2
+        big, lapsed = self._customers(2, prefix="Singular")
+        self._post_invoices([(big, 900, today), (lapsed, 100, today)])
+        self._run(run_date=today)
+        # The lapsed customer's invoice is credited back: grace keeps its tier, without revenue.
+        self._post_invoices([(lapsed, -100, today)])
+        self._run(run_date=today)
+        chart = self.Classification.with_user(self.kam).get_pareto_chart()
+        self.assertEqual((chart["customers"], chart["without_revenue"]), (1, 1))
+        self.start_tour(
+            "/odoo/action-kam_management.kam_classification_action_pareto_chart",
+            "kam_pareto_singular_tour",
+            login="kam_manager",
+        )

@@ -1,10 +1,12 @@
-from datetime import date
+from datetime import date, datetime, time, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from odoo.tests import HttpCase, tagged
 from odoo.tools import format_amount
 
 from ..reports.kam_report_chart import evolution_svg, nice_step
-from ..reports.kam_report_data import previous_period
+from ..reports.kam_report_figures import chart_window, previous_period
 from .reports_common import END_MARK, GREEK_CYRILLIC, ReportsCommon, norm, pdf_pages, pdf_text
 
 REVIEW = "kam_management.action_report_kam_account_review"
@@ -32,7 +34,7 @@ class TestReports(ReportsCommon, HttpCase):
             "A – Key account",
             "Headline KPIs",
             format_amount(self.env, 10000.0, currency),  # revenue of the window
-            "Last 12 months",
+            "Month by month",
             "Value versus effort",
             "This account",
             "Grow revenue",
@@ -86,7 +88,11 @@ class TestReports(ReportsCommon, HttpCase):
         self.assertEqual(doc["partner"], self.anchor)
         self.assertEqual([o["name"] for o in doc["objectives"]], ["Grow revenue", "Visit every month"])
         self.assertEqual([a["name"] for a in doc["actions"]], ["Present the new price list"])
-        self.assertEqual(len(doc["months"]["labels"]), 12)
+        # The chart draws the months of the plan's period, not twelve months around it.
+        starts = [start for start, _figures in doc["month_figures"]]
+        self.assertEqual(starts[0], self.plan.date_start.replace(day=1))
+        self.assertEqual(starts[-1], self.day.replace(day=1))
+        self.assertEqual(len(doc["months"]["labels"]), len(starts))
 
     def test_account_review_in_spanish(self):
         """Dates, amounts and months follow the user's language."""
@@ -162,11 +168,125 @@ class TestReports(ReportsCommon, HttpCase):
         three = count(self.anchor | self.exotic | self.empty)
         self.assertLessEqual(three, one + 6, f"{one} queries for one account, {three} for three")
 
+    def _review_doc(self, partner, user=None, data=None):
+        values = self.render_values(
+            "kam_management.report_kam_account_review", partner.ids, data, user or self.director
+        )
+        [doc] = values["docs"]
+        return doc
+
+    def _set_last_run(self, run_date):
+        runs = self.env["kam.classification.run"].search([("company_id", "=", self.company.id)])
+        runs.write({"date": run_date})
+
+    def test_chart_months_are_the_window_of_the_headline_figures(self):
+        """The month-by-month chart covers the window of the headline figures, to the day."""
+        window = self.Classification._window(self.company, self.day)
+        doc = self._review_doc(self.anchor)
+        starts = [start for start, _figures in doc["month_figures"]]
+        self.assertEqual(starts[0], window[0].replace(day=1))
+        self.assertEqual(starts[-1], self.day.replace(day=1))
+        self.assertEqual(starts, [starts[0] + relativedelta(months=i) for i in range(len(starts))])
+        revenue = sum(figures["revenue"] for _start, figures in doc["month_figures"])
+        self.assertEqual(revenue, 10000.0, "the months add up to the revenue of the window")
+        self.assertEqual(doc["kpis"][0]["current"], format_amount(self.env, 10000.0, self.company.currency_id))
+        self.assertEqual(doc["period"], doc["chart_period"])
+
+    def test_the_window_ends_at_the_last_classification_run(self):
+        """Without a period, the review covers the window of the last run, like the screens."""
+        run_date = self.day - relativedelta(months=3)
+        self._set_last_run(run_date)
+        doc = self._review_doc(self.anchor)
+        date_from, date_to = self.Classification._window(self.company, run_date)
+        Fmt = self.env["kam.report.format"]
+        self.assertEqual(doc["period"], Fmt._fmt_period(date_from, date_to))
+        starts = [start for start, _figures in doc["month_figures"]]
+        self.assertEqual((starts[0], starts[-1]), (date_from.replace(day=1), run_date.replace(day=1)))
+        # The invoices of five and fourteen months ago are in the window, the one of two months ago is not.
+        revenue = sum(figures["revenue"] for _start, figures in doc["month_figures"])
+        self.assertEqual(revenue, 7000.0)
+        self.assertEqual(doc["visits"], [], "the visit of ten days ago is after the window")
+
+    def test_chart_cost_is_the_monthly_cost_to_serve(self):
+        """The cost line follows the cost to serve of each month: visits done and cost entries."""
+        visit = self.env["kam.visit"].search([("partner_id", "=", self.anchor.id), ("state", "=", "done")])
+        self.assertGreater(visit.cost, 0.0)
+        earlier = self.env["kam.visit"].create(
+            {
+                "name": "Plant tour",
+                "partner_id": self.anchor.id,
+                "user_id": self.kam.id,
+                "company_id": self.company.id,
+                "start": datetime.combine(self.day - relativedelta(months=4), time(9)),
+                "duration": 3.0,
+                "expenses": 120.0,
+                "state": "done",
+            }
+        )
+        doc = self._review_doc(self.anchor)
+        costs = {start: figures["cost_to_serve"] for start, figures in doc["month_figures"]}
+        self.assertAlmostEqual(costs[visit.date.replace(day=1)], visit.cost, places=2)
+        self.assertAlmostEqual(costs[earlier.date.replace(day=1)], earlier.cost, places=2)
+        self.assertAlmostEqual(sum(costs.values()), visit.cost + earlier.cost, places=2)
+        # The printed month table says the same as the chart.
+        cost_row = doc["months"]["rows"][2]["values"]
+        Fmt = self.env["kam.report.format"]
+        self.assertEqual(cost_row, [Fmt._fmt_compact(costs[start]) for start in sorted(costs)])
+
+    def test_recent_visits_are_visits_done_up_to_the_window_end(self):
+        """A planned visit, a cancelled one and a visit after the period are not "recent visits"."""
+        Visit = self.env["kam.visit"]
+        common = {"partner_id": self.anchor.id, "user_id": self.kam.id, "company_id": self.company.id}
+        Visit.create(
+            [
+                {
+                    **common,
+                    "name": "Next quarter's steering",
+                    "start": datetime.combine(self.day + timedelta(days=7), time(9)),
+                },
+                {
+                    **common,
+                    "name": "Cancelled lunch",
+                    "start": datetime.combine(self.day - timedelta(days=4), time(12)),
+                    "state": "cancelled",
+                },
+                {**common, "name": "Still to report", "start": datetime.combine(self.day - timedelta(days=2), time(9))},
+            ]
+        )
+        doc = self._review_doc(self.anchor)
+        self.assertEqual([visit["name"] for visit in doc["visits"]], ["Quarterly steering meeting"])
+        # A period ending before the visit leaves it out.
+        data = {"date_from": str(self.day - relativedelta(months=6)), "date_to": str(self.day - timedelta(days=11))}
+        self.assertEqual(self._review_doc(self.anchor, data=data)["visits"], [])
+
+    def test_account_review_labels_in_spanish(self):
+        """Tier, quadrant and every selection the review prints are in the reader's language."""
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(["web", "kam_management"], ["es_ES"])
+        self.director.lang = "es_ES"
+        html, _kind = (
+            self.Report.with_user(self.director)
+            .with_context(lang="es_ES")
+            ._render_qweb_html("kam_management.action_report_kam_account_review", self.anchor.ids)
+        )
+        text = norm(html.decode())
+        for spanish in ("A – Cuenta clave", "Proteger", "Desarrollar", "Reestructurar", "Decisor"):
+            self.assertIn(spanish, text)
+        for english in ("A – Key account", "Protect", "Develop", "Decision maker"):
+            self.assertNotIn(f">{english}<", html.decode())
+
     def test_previous_period_and_chart_helpers(self):
         self.assertEqual(previous_period(date(2026, 1, 1), date(2026, 12, 31)), (date(2025, 1, 1), date(2025, 12, 31)))
         self.assertEqual(previous_period(date(2026, 3, 1), date(2026, 3, 31)), (date(2026, 2, 1), date(2026, 2, 28)))
         self.assertEqual(previous_period(date(2026, 3, 10), date(2026, 3, 19)), (date(2026, 2, 28), date(2026, 3, 9)))
         self.assertEqual(nice_step(1000), 250)
+        # Twelve months that do not start on the first touch thirteen calendar months.
+        first, last, starts = chart_window(date(2025, 12, 4), date(2026, 12, 3))
+        self.assertEqual((first, last, len(starts)), (date(2025, 12, 4), date(2026, 12, 3), 13))
+        self.assertEqual((starts[0], starts[-1]), (date(2025, 12, 1), date(2026, 12, 1)))
+        # A longer period is drawn for its last twelve months.
+        first, _last, starts = chart_window(date(2024, 1, 1), date(2026, 6, 30))
+        self.assertEqual((first, len(starts)), (date(2025, 7, 1), 12))
         svg = evolution_svg(
             [("Jan", 100.0, -20.0, 10.0), ("Feb", 0.0, 0.0, 0.0)],
             {"revenue": "Revenue", "gross_margin": "Margin", "cost_to_serve": "Cost", "empty": "Nothing"},

@@ -3,8 +3,7 @@ from urllib.parse import urlencode
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-DIRECTOR_GROUP = "kam_management.group_kam_director"
-KAM_GROUP = "kam_management.group_kam_manager"
+from ..const import DIRECTOR_GROUP, KAM_GROUP
 
 REPORT_KINDS = [
     ("account_review", "Key Account Review (PDF)"),
@@ -26,7 +25,10 @@ class KamReportWizard(models.TransientModel):
     _description = "Print key account reports"
 
     def _default_date_from(self):
-        return self.env["kam.report.data"]._default_period(self.env.company)[0]
+        return self.env["kam.report.scope"]._default_period(self.env.company)[0]
+
+    def _default_date_to(self):
+        return self.env["kam.report.scope"]._default_period(self.env.company)[1]
 
     report_kind = fields.Selection(REPORT_KINDS, string="Report", required=True, default="portfolio")
     company_ids = fields.Many2many(
@@ -48,7 +50,7 @@ class KamReportWizard(models.TransientModel):
     tier_b = fields.Boolean(default=True)
     tier_c = fields.Boolean(default=True)
     date_from = fields.Date(string="From", required=True, default=_default_date_from)
-    date_to = fields.Date(string="To", required=True, default=fields.Date.context_today)
+    date_to = fields.Date(string="To", required=True, default=_default_date_to)
     partner_ids = fields.Many2many(
         "res.partner",
         string="Accounts",
@@ -141,10 +143,10 @@ class KamReportWizard(models.TransientModel):
 
     def _print_account_review(self, tiers):
         """One review per account: the accounts chosen, else those of the KAMs and tiers chosen."""
-        Data = self.env["kam.report.data"]
+        Scope = self.env["kam.report.scope"]
         if self.partner_ids:
             accounts = self.partner_ids.commercial_partner_id
-            rows = Data._classifications(
+            rows = Scope._classifications(
                 [(company.id, partner.id) for company in self.company_ids for partner in accounts]
             )
             keys = [(row.company_id.id, row.partner_id.id) for row in rows]
@@ -152,13 +154,13 @@ class KamReportWizard(models.TransientModel):
             # An account classified in none of the companies is printed for the first one.
             keys += [(self.company_ids[:1].id, partner.id) for partner in accounts if partner.id not in classified]
         else:
-            rows = Data._scope_classifications(self.company_ids, self.manager_ids, tiers)
+            rows = Scope._scope_classifications(self.company_ids, self.manager_ids, tiers)
             keys = [(row.company_id.id, row.partner_id.id) for row in rows]
         if not keys:
             raise UserError(
                 _("No accounts to print: no classified account matches the KAMs, tiers and companies chosen.")
             )
-        Data._check_account_access(keys)
+        Scope._check_account_access(keys)
         data = self._report_data(tiers)
         data["account_keys"] = [list(key) for key in keys]
         return self.env.ref("kam_management.action_report_kam_account_review").report_action(

@@ -1,11 +1,43 @@
 import { Component, onWillStart, useEffect, useRef, useState } from "@odoo/owl";
 import { loadBundle } from "@web/core/assets";
+import { deserializeDate, formatDate } from "@web/core/l10n/dates";
 import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
+import { formatFloat } from "@web/core/utils/numbers";
 
 // Bar colours of the tiers (A, B, C), as the tier badges of the lists.
 const TIER_COLORS = { a: "#28a745", b: "#17a2b8", c: "#adb5bd" };
+
+// Numbers in the user's language: "1,234" or "1.234", decimals only where they are.
+const formatNumber = (value, digits = 0) =>
+    formatFloat(value, { digits: [false, digits], trailingZeros: false });
+
+/**
+ * The summary above the chart, in plural forms that agree with their counts: its three parts
+ * are whole sentences to translate, one per form, since the web client has no plural rules.
+ */
+export function paretoSummary({ customers, bucket_size, without_revenue }) {
+    const charted =
+        customers === 1
+            ? _t("One customer with revenue")
+            : _t("%(count)s customers with revenue", { count: formatNumber(customers) });
+    const perBar =
+        bucket_size === 1
+            ? _t("one per bar")
+            : _t("%(count)s per bar", { count: formatNumber(bucket_size) });
+    let left;
+    if (!without_revenue) {
+        left = _t("every classified customer has revenue in the window");
+    } else if (without_revenue === 1) {
+        left = _t("one classified customer without revenue in the window is not charted");
+    } else {
+        left = _t("%(count)s classified customers without revenue in the window are not charted", {
+            count: formatNumber(without_revenue),
+        });
+    }
+    return _t("%(charted)s, %(per_bar)s; %(left)s.", { charted, per_bar: perBar, left });
+}
 
 /**
  * The Pareto chart of the current company: ranked customers (or equal buckets of them) as
@@ -35,15 +67,17 @@ export class KamParetoAction extends Component {
     }
 
     get summary() {
+        return paretoSummary(this.state.data);
+    }
+
+    /** The window of the figures, in the user's date format. */
+    get window() {
         const data = this.state.data;
-        return _t(
-            "%(customers)s customers with revenue, %(per_bar)s per bar; %(none)s classified customers without revenue in the window are not charted.",
-            {
-                customers: data.customers,
-                per_bar: data.bucket_size,
-                none: data.without_revenue,
-            }
-        );
+        return _t("%(company)s · %(date_from)s – %(date_to)s", {
+            company: data.company,
+            date_from: formatDate(deserializeDate(data.date_from)),
+            date_to: formatDate(deserializeDate(data.date_to)),
+        });
     }
 
     renderChart() {
@@ -80,11 +114,19 @@ export class KamParetoAction extends Component {
                         pointRadius: points.length > 40 ? 0 : 2,
                         tension: 0,
                     },
-                    line(data.threshold_a, _t("Tier A line (%s %)", data.threshold_a), "#28a745"),
-                    line(data.threshold_b, _t("Tier B line (%s %)", data.threshold_b), "#17a2b8"),
+                    line(
+                        data.threshold_a,
+                        _t("Tier A line (%(share)s %)", { share: formatNumber(data.threshold_a, 2) }),
+                        "#28a745"
+                    ),
+                    line(
+                        data.threshold_b,
+                        _t("Tier B line (%(share)s %)", { share: formatNumber(data.threshold_b, 2) }),
+                        "#17a2b8"
+                    ),
                     {
                         type: "bar",
-                        label: _t("Revenue"),
+                        label: _t("Revenue in the window"),
                         data: points.map((point) => point.revenue),
                         yAxisID: "revenue",
                         backgroundColor: points.map((point) => TIER_COLORS[point.tier] || TIER_COLORS.c),
@@ -100,7 +142,11 @@ export class KamParetoAction extends Component {
                         type: "linear",
                         position: "left",
                         beginAtZero: true,
-                        title: { display: true, text: _t("Revenue (%s)", data.currency) },
+                        title: {
+                            display: true,
+                            text: _t("Revenue (%(currency)s)", { currency: data.currency }),
+                        },
+                        ticks: { callback: (value) => formatNumber(value) },
                     },
                     share: {
                         type: "linear",
@@ -108,7 +154,8 @@ export class KamParetoAction extends Component {
                         min: 0,
                         max: 100,
                         grid: { drawOnChartArea: false },
-                        title: { display: true, text: _t("Cumulative share (%)") },
+                        title: { display: true, text: _t("Cumulative share of revenue (%)") },
+                        ticks: { callback: (value) => formatNumber(value) },
                     },
                     x: { ticks: { autoSkip: true, maxRotation: 60 } },
                 },
@@ -116,14 +163,19 @@ export class KamParetoAction extends Component {
                     legend: { position: "bottom" },
                     tooltip: {
                         callbacks: {
+                            label: (item) =>
+                                `${item.dataset.label}: ${formatNumber(item.parsed.y, item.dataset.yAxisID === "share" ? 2 : 0)}`,
                             afterTitle: (items) => {
                                 const point = points[items[0].dataIndex];
                                 const tier = data.tiers[point.tier] || "";
                                 return point.first_rank === point.last_rank
-                                    ? _t("Rank %(rank)s · %(tier)s", { rank: point.first_rank, tier })
+                                    ? _t("Rank %(rank)s · %(tier)s", {
+                                          rank: formatNumber(point.first_rank),
+                                          tier,
+                                      })
                                     : _t("Ranks %(first)s–%(last)s · mostly %(tier)s", {
-                                          first: point.first_rank,
-                                          last: point.last_rank,
+                                          first: formatNumber(point.first_rank),
+                                          last: formatNumber(point.last_rank),
                                           tier,
                                       });
                             },

@@ -6,7 +6,7 @@ import { registry } from "@web/core/registry";
 registry.category("web_tour.tours").add("kam_pareto_tour", {
     steps: () => [
         {
-            trigger: ".o_kam_pareto .o_kam_pareto_summary:contains('3 customers with revenue')",
+            trigger: ".o_kam_pareto .o_kam_pareto_summary:contains('3 customers with revenue, one per bar; every classified customer has revenue in the window.')",
             content: "The screen says what it charts",
         },
         {
@@ -16,6 +16,21 @@ registry.category("web_tour.tours").add("kam_pareto_tour", {
         {
             trigger: ".o_kam_pareto .o_kam_pareto_window",
             content: "The window of the figures is stated",
+        },
+    ],
+});
+
+// One customer with revenue and one without: the summary speaks of each in the singular.
+registry.category("web_tour.tours").add("kam_pareto_singular_tour", {
+    steps: () => [
+        {
+            trigger:
+                ".o_kam_pareto .o_kam_pareto_summary:contains('One customer with revenue, one per bar; one classified customer without revenue in the window is not charted.')",
+            content: "The summary agrees with its counts",
+        },
+        {
+            trigger: ".o_kam_pareto canvas",
+            content: "The chart is drawn",
         },
     ],
 });

@@ -4,22 +4,15 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL, format_amount, format_date, formatLang
+from odoo.tools import SQL
 
-from ..models.kam_classification import TIERS
-
-KAM_GROUP = "kam_management.group_kam_manager"
-DIRECTOR_GROUP = "kam_management.group_kam_director"
-
-# Months drawn in the evolution chart of the Key Account Review, the period's last month included.
+# Months drawn at most in the month-by-month chart of the Key Account Review, ending with the
+# period's last month.
 EVOLUTION_MONTHS = 12
 # Visits listed in the Key Account Review, the most recent first.
 RECENT_VISITS = 8
 # The figures of ``kam.account.fact`` that the reports read, for a period and per month.
 FIGURES = ("revenue", "gross_margin", "cost_to_serve", "net_contribution", "visit_count", "visit_hours")
-# Accounts named in an access error before "and N more".
-ACCESS_ERROR_NAMES = 5
 
 
 def previous_period(date_from, date_to):
@@ -42,143 +35,36 @@ def change_ratio(current, previous):
     return (current - previous) * 100.0 / abs(previous)
 
 
-class KamReportData(models.AbstractModel):
-    """What the key-account reports print (PDF and Excel), gathered set-based.
+def chart_window(date_from, date_to, months=EVOLUTION_MONTHS):
+    """The part of ``[date_from, date_to]`` a month-by-month chart draws: its last ``months`` months.
 
-    Every block is one statement for all the accounts of the report, never one per account.
-    An *account* is a ``(company id, commercial partner id)`` key: the figures, tiers and KAMs
-    are per company. Access is decided here, once for every report: a Key Account Manager
-    prints the accounts they manage, a director every account, both in their companies.
-    The records are then read with ``sudo()``, so that a report shows the same thing to
-    everyone allowed to print it.
+    Returns ``(first day, last day, month starts)``: the edges are those of the period (exact to
+    the day, so that the chart adds up to the period's figures), the months are every calendar
+    month the drawn part touches; the first and the last may be partial.
+    """
+    first = max(date_from, date_to - relativedelta(months=months) + timedelta(days=1))
+    starts = []
+    start = first.replace(day=1)
+    while start <= date_to:
+        starts.append(start)
+        start += relativedelta(months=1)
+    return first, date_to, starts
+
+
+class KamReportFigures(models.AbstractModel):
+    """The numbers the key-account reports print (PDF and Excel), gathered set-based.
+
+    Every block is one statement for all the accounts of the report, never one per account;
+    the figures themselves are those of ``kam.account.fact``, their one definition. The
+    accounts are ``(company id, commercial partner id)`` keys, checked by ``kam.report.scope``
+    before they get here; records are read with ``sudo()``.
     """
 
-    _name = "kam.report.data"
-    _description = "Key account report data"
+    _name = "kam.report.figures"
+    _description = "Key account report figures"
 
     # ------------------------------------------------------------------
-    # Access
-    # ------------------------------------------------------------------
-    @api.model
-    def _is_director(self):
-        return self.env.user.has_group(DIRECTOR_GROUP)
-
-    @api.model
-    def _check_can_print(self):
-        if not self.env.user.has_group(KAM_GROUP):
-            raise AccessError(_("Only Key Account Managers and Directors can print key account reports."))
-
-    @api.model
-    def _check_companies(self, companies):
-        foreign = companies - self.env.user.company_ids
-        if foreign:
-            raise AccessError(
-                _(
-                    "You cannot print key account reports of %(companies)s: you do not work for it.",
-                    companies=", ".join(foreign.sudo().mapped("name")),
-                )
-            )
-
-    @api.model
-    def _check_account_access(self, keys):
-        """Raise ``AccessError`` unless the user may print every account of ``keys``."""
-        self._check_can_print()
-        Company = self.env["res.company"]
-        self._check_companies(Company.browse({company_id for company_id, _partner_id in keys}))
-        if self._is_director() or not keys:
-            return
-        managed = self._classifications(keys).filtered(lambda row: row.manager_id == self.env.user)
-        allowed = {(row.company_id.id, row.partner_id.id) for row in managed}
-        refused = [key for key in keys if key not in allowed]
-        if refused:
-            names = self.env["res.partner"].sudo().browse([partner_id for _c, partner_id in refused]).mapped("name")
-            shown = ", ".join(names[:ACCESS_ERROR_NAMES])
-            if len(names) > ACCESS_ERROR_NAMES:
-                shown = _("%(names)s and %(count)s more", names=shown, count=len(names) - ACCESS_ERROR_NAMES)
-            raise AccessError(
-                _(
-                    "You can only print the accounts you manage as Key Account Manager; "
-                    "these are not yours: %(accounts)s.",
-                    accounts=shown,
-                )
-            )
-
-    @api.model
-    def _check_managers(self, managers):
-        """A Key Account Manager prints their own portfolio only."""
-        self._check_can_print()
-        if not self._is_director() and managers - self.env.user:
-            raise AccessError(_("You can only print your own portfolio; a Key Account Director prints everyone's."))
-
-    # ------------------------------------------------------------------
-    # Scope
-    # ------------------------------------------------------------------
-    @api.model
-    def _classifications(self, keys):
-        """The classification rows of ``keys``, with ``sudo()``, in one search."""
-        if not keys:
-            return self.env["kam.classification"].sudo()
-        rows = (
-            self.env["kam.classification"]
-            .sudo()
-            .search(
-                [
-                    ("company_id", "in", list({c for c, _p in keys})),
-                    ("partner_id", "in", list({p for _c, p in keys})),
-                ]
-            )
-        )
-        wanted = set(keys)
-        return rows.filtered(lambda row: (row.company_id.id, row.partner_id.id) in wanted)
-
-    @api.model
-    def _scope_classifications(self, companies, managers=None, tiers=None, partners=None, include_unassigned=False):
-        """The classified accounts a report covers, checked: companies, KAMs, tiers, accounts to keep.
-
-        Without KAMs, the accounts of every KAM; ``include_unassigned`` adds (or, without KAMs,
-        keeps only) the accounts nobody manages. A Key Account Manager's scope is always their
-        own accounts: asking for another KAM's raises ``AccessError``.
-        """
-        self._check_can_print()
-        self._check_companies(companies)
-        managers = managers or self.env["res.users"]
-        if not self._is_director():
-            self._check_managers(managers)
-            if include_unassigned:
-                raise AccessError(_("Only a Key Account Director can print the accounts without KAM."))
-            managers = self.env.user
-        domain = [("company_id", "in", companies.ids)]
-        if managers and include_unassigned:
-            domain += ["|", ("manager_id", "in", managers.ids), ("manager_id", "=", False)]
-        elif managers:
-            domain.append(("manager_id", "in", managers.ids))
-        elif include_unassigned:
-            domain.append(("manager_id", "=", False))
-        else:
-            domain.append(("manager_id", "!=", False))
-        domain.append(("tier", "in", list(tiers)) if tiers else ("tier", "!=", False))
-        if partners:
-            domain.append(("partner_id", "in", partners.commercial_partner_id.ids))
-        return self.env["kam.classification"].sudo().search(domain, order="company_id, manager_id, rank, id")
-
-    @api.model
-    def _default_period(self, company, date_to=None):
-        """The company's classification window ending on ``date_to`` (today by default)."""
-        date_to = date_to or fields.Date.context_today(self)
-        return self.env["kam.classification"]._window(company, date_to)
-
-    @api.model
-    def _parse_period(self, company, data):
-        date_to = fields.Date.to_date(data.get("date_to")) if data.get("date_to") else None
-        date_from, date_to = self._default_period(company, date_to)
-        if data.get("date_from"):
-            date_from = fields.Date.to_date(data["date_from"])
-        if date_from > date_to:
-            raise UserError(_("The period of the report ends before it starts: choose an end on or after the start."))
-        return date_from, date_to
-
-    # ------------------------------------------------------------------
-    # Figures
+    # Figures over periods and months
     # ------------------------------------------------------------------
     @api.model
     def _figures(self, keys, periods):
@@ -216,16 +102,15 @@ class KamReportData(models.AbstractModel):
         }
 
     @api.model
-    def _monthly_figures(self, keys, date_to, months=EVOLUTION_MONTHS):
-        """The last ``months`` months up to ``date_to``'s, per account, in one statement.
+    def _monthly_figures(self, keys, date_from, date_to):
+        """The figures of each month of ``[date_from, date_to]``, per account, in one statement.
 
-        Returns ``(month starts, {(company id, partner id): {month start: {figure: value}}})``.
-        The monthly rows are those of the cost-to-serve analysis (``kam.account.fact``).
+        The edges are exact to the day: the first and the last month count only their days in
+        the range. Returns ``{(company id, partner id): {month start: {figure: value}}}``; the
+        monthly rows are those of the cost-to-serve analysis (``kam.account.fact``).
         """
-        last = date_to.replace(day=1)
-        starts = [last - relativedelta(months=months - 1 - i) for i in range(months)]
         if not keys:
-            return starts, {}
+            return {}
         Fact = self.env["kam.account.fact"]
         Fact._flush_sources()
         sums = SQL(", ").join(
@@ -241,7 +126,7 @@ class KamReportData(models.AbstractModel):
                  GROUP BY s.company_id, s.partner_id, s.date
                 """,
                 sums=sums,
-                sources=Fact._sources_sql(None, starts[0], date_to, detail=True),
+                sources=Fact._sources_sql(None, date_from, date_to, detail=True),
                 companies=sorted({c for c, _p in keys}),
                 partners=sorted({p for _c, p in keys}),
             )
@@ -261,7 +146,7 @@ class KamReportData(models.AbstractModel):
                 "visit_count": visits,
                 "visit_hours": hours,
             }
-        return starts, result
+        return result
 
     # ------------------------------------------------------------------
     # Records around the accounts
@@ -337,12 +222,17 @@ class KamReportData(models.AbstractModel):
         return {(review.company_id.id, review.account_id.id): review for review in reviews}
 
     @api.model
-    def _recent_visits(self, keys, limit=RECENT_VISITS):
-        """The ``limit`` latest visits (not cancelled) of each account, in one query."""
+    def _recent_visits(self, keys, until, limit=RECENT_VISITS):
+        """The ``limit`` latest visits done of each account up to ``until``, in one query.
+
+        ``until`` maps a company id to the last day of its period: a visit planned after it, or
+        not done (planned, cancelled), is not part of what the period did.
+        """
         if not keys:
             return {}
         Visit = self.env["kam.visit"]
-        Visit.flush_model(["company_id", "commercial_partner_id", "state", "start"])
+        Visit.flush_model(["company_id", "commercial_partner_id", "state", "start", "date"])
+        companies = sorted({c for c, _p in keys})
         self.env.cr.execute(
             SQL(
                 """
@@ -351,13 +241,16 @@ class KamReportData(models.AbstractModel):
                            ROW_NUMBER() OVER (PARTITION BY v.company_id, v.commercial_partner_id
                                               ORDER BY v.start DESC, v.id DESC) AS position
                       FROM kam_visit v
-                     WHERE v.company_id = ANY(%(companies)s) AND v.commercial_partner_id = ANY(%(partners)s)
-                       AND v.state != 'cancelled'
+                      JOIN unnest(%(companies)s::int[], %(ends)s::date[]) AS period(company_id, date_to)
+                        ON period.company_id = v.company_id
+                     WHERE v.commercial_partner_id = ANY(%(partners)s)
+                       AND v.state = 'done' AND v.date <= period.date_to
                 ) ranked
                  WHERE position <= %(limit)s
                  ORDER BY start DESC, id DESC
                 """,
-                companies=sorted({c for c, _p in keys}),
+                companies=companies,
+                ends=[until[company_id] for company_id in companies],
                 partners=sorted({p for _c, p in keys}),
                 limit=limit,
             )
@@ -385,7 +278,7 @@ class KamReportData(models.AbstractModel):
         prev_from, prev_to = previous_period(date_from, date_to)
         figures = self._figures(keys, {"current": (date_from, date_to), "previous": (prev_from, prev_to)})
         snapshots = self._latest_snapshots(keys)
-        tiers = dict(TIERS)
+        tiers = dict(self.env["kam.classification"]._fields["tier"]._description_selection(self.env))
         today = fields.Date.context_today(self)
         bands = dict(self.env["kam.kpi.snapshot"]._fields["health_band"]._description_selection(self.env))
         groups = {}
@@ -453,54 +346,3 @@ class KamReportData(models.AbstractModel):
             "plan_progress": mean([line["plan_progress"] for line in lines]),
             "days_since_contact": mean([line["days_since_contact"] for line in lines]),
         }
-
-    # ------------------------------------------------------------------
-    # Formatting, in the user's language
-    # ------------------------------------------------------------------
-    @api.model
-    def _fmt_amount(self, value, currency):
-        return format_amount(self.env, value or 0.0, currency)
-
-    @api.model
-    def _fmt_number(self, value, digits=0):
-        if value is None:
-            return "–"
-        return formatLang(self.env, value, digits=digits)
-
-    @api.model
-    def _fmt_percent(self, value, digits=0):
-        if value is None:
-            return "–"
-        return f"{formatLang(self.env, value, digits=digits)} %"
-
-    @api.model
-    def _fmt_change(self, value, unit="%", digits=1):
-        """A change with an arrow, readable in black and white: ``▲ +12.5 %``, ``▼ −3.0 pts``."""
-        if value is None:
-            return "–"
-        if round(value, digits) == 0:
-            return f"= {formatLang(self.env, 0.0, digits=digits)} {unit}"
-        arrow, sign = ("▲", "+") if value > 0 else ("▼", "−")
-        return f"{arrow} {sign}{formatLang(self.env, abs(value), digits=digits)} {unit}"
-
-    @api.model
-    def _fmt_compact(self, value):
-        """An amount in few characters for chart axes and month columns: ``12.3k``, ``1.2M``."""
-        value = value or 0.0
-        for unit in ("", "k", "M", "G"):
-            if abs(value) < 1000.0:
-                digits = 0 if unit == "" or abs(value) >= 100 else 1
-                text = formatLang(self.env, value, digits=digits)
-                return f"{text}{unit}"
-            value /= 1000.0
-        return f"{formatLang(self.env, value, digits=0)}T"
-
-    @api.model
-    def _fmt_date(self, value, pattern=False):
-        if not value:
-            return ""
-        return format_date(self.env, value, date_format=pattern) if pattern else format_date(self.env, value)
-
-    @api.model
-    def _fmt_period(self, date_from, date_to):
-        return _("%(start)s to %(end)s", start=self._fmt_date(date_from), end=self._fmt_date(date_to))
