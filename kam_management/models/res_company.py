@@ -461,6 +461,8 @@ class ResCompany(models.Model):
             return format_amount(self.env, value, self.currency_id)
         if field.type == "float":
             return formatLang(self.env, value)
+        if field.type == "many2one":
+            return value.display_name or ""
         return str(value)
 
     # ------------------------------------------------------------------

@@ -113,7 +113,7 @@ class ReportKamAccountReview(models.AbstractModel):
     def _customer_voices(self, keys, companies, periods):
         """NPS, trend against a year earlier, satisfaction and the last verbatims of each account:
         the survey figures as of the end of the report's period, read like every other screen."""
-        Data = self.env["kam.report.data"]
+        Fmt = self.env["kam.report.format"]
         Answer = self.env["survey.user_input"].sudo()
         voices = {}
         for company in companies:
@@ -127,11 +127,11 @@ class ReportKamAccountReview(models.AbstractModel):
                     continue
                 trend = row["nps"] - old["nps"] if old.get("nps") is not None else None
                 voices[(company.id, partner_id)] = {
-                    "nps": Data._fmt_number(row["nps"], 0),
-                    "trend": Data._fmt_change(trend, _("pts"), digits=0) if trend is not None else "",
-                    "satisfaction": Data._fmt_number(row["satisfaction"], 1) if row["satisfaction"] is not None else "",
+                    "nps": Fmt._fmt_number(row["nps"], 0),
+                    "trend": Fmt._fmt_change(trend, _("pts"), digits=0) if trend is not None else "",
+                    "satisfaction": Fmt._fmt_number(row["satisfaction"], 1) if row["satisfaction"] is not None else "",
                     "answers": row["answer_count"],
-                    "response_rate": Data._fmt_percent(row["response_rate"] or 0.0),
+                    "response_rate": Fmt._fmt_percent(row["response_rate"] or 0.0),
                     "verbatims": [],
                 }
         lines = (
@@ -155,7 +155,7 @@ class ReportKamAccountReview(models.AbstractModel):
                     {
                         "text": line.value_text_box,
                         "who": answer.partner_id.name or "",
-                        "date": Data._fmt_date(answer.end_datetime and answer.end_datetime.date()),
+                        "date": Fmt._fmt_date(answer.end_datetime and answer.end_datetime.date()),
                         "score": answer.kam_recommendation_score,
                     }
                 )
