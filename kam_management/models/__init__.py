@@ -29,3 +29,6 @@ from . import res_partner
 from . import crm_lead
 from . import calendar_event
 from . import mail_activity
+from . import survey_survey
+from . import survey_user_input
+from . import kam_survey_due

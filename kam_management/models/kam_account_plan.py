@@ -498,3 +498,11 @@ class KamAccountPlan(models.Model):
         """The plan's KAM follows it, so that its news and activities reach them."""
         for plan in self.filtered("kam_id"):
             plan.message_subscribe(partner_ids=plan.kam_id.partner_id.ids)
+
+    # ------------------------------------------------------------------
+    # Customer surveys
+    # ------------------------------------------------------------------
+    def action_kam_invite_survey(self):
+        """Invite the stakeholders of the plan (its account's contacts) to the company's survey."""
+        self.ensure_one()
+        return self.env["kam.survey.invite.wizard"].action_open(self.partner_id.commercial_partner_id, self.company_id)

@@ -190,6 +190,44 @@ class KamAccountPlanObjective(models.Model):
     def _today(self):
         return self.env.context.get("kam_today") or fields.Date.context_today(self)
 
+    def _customer_satisfaction(self):
+        """Customer surveys: ``{objective id: satisfaction}`` of the "Satisfaction score" objectives
+        whose account has answers in the 12 months up to the plan's end (or today): the customer's
+        voice replaces the KAM's own review score where it exists."""
+        by_key = defaultdict(list)
+        today = self._today()
+        for objective in self.filtered(lambda o: o.measure == "satisfaction"):
+            plan = objective.plan_id
+            if plan.partner_id and plan.company_id:
+                day = min(plan.date_end, today) if plan.date_end else today
+                by_key[(plan.company_id, day)].append(objective)
+        result = {}
+        if not by_key:
+            return result
+        # Every period in one statement: the survey figures as of each period's day.
+        Answer = self.env["survey.user_input"]
+        Answer._kam_flush_survey_sources()
+        keys = list(by_key)
+        self.env.cr.execute(
+            SQL(" UNION ALL ").join(
+                SQL(
+                    "SELECT %s AS key, f.partner_id, f.satisfaction FROM (%s) f",
+                    index,
+                    Answer._kam_survey_figures_sql(
+                        company, day, [o.plan_id.partner_id.commercial_partner_id.id for o in by_key[(company, day)]]
+                    ),
+                )
+                for index, (company, day) in enumerate(keys)
+            )
+        )
+        satisfaction = {(index, partner): value for index, partner, value in self.env.cr.fetchall()}
+        for index, key in enumerate(keys):
+            for objective in by_key[key]:
+                value = satisfaction.get((index, objective.plan_id.partner_id.commercial_partner_id.id))
+                if value is not None:
+                    result[objective.id] = round(value, 2)
+        return result
+
     def _fetch_actuals(self):
         """Actual value of each objective of ``self``, as ``{objective id: value}``.
 
@@ -198,10 +236,14 @@ class KamAccountPlanObjective(models.Model):
         """
         by_key = defaultdict(list)
         actuals = {}
+        customer = self._customer_satisfaction()
         for objective in self:
             plan = objective.plan_id
             if objective.measure == "manual":
                 actuals[objective.id] = objective.manual_actual
+                continue
+            if objective.measure == "satisfaction" and customer.get(objective.id) is not None:
+                actuals[objective.id] = customer[objective.id]
                 continue
             if objective.measure == "satisfaction":
                 reviews = plan.review_ids.filtered("date").sorted(lambda r: (r.date, r._origin.id or 0))

@@ -62,6 +62,12 @@ KPI_COLUMNS = (
     "overdue_share",
     "satisfaction",
     "review_date",
+    # Customer surveys
+    "customer_nps",
+    "customer_satisfaction",
+    "survey_answer_count",
+    "review_score",
+    "satisfaction_source",
     "plan_id",
     "plan_progress",
     "plan_on_track_count",
@@ -174,9 +180,44 @@ class KamKpiSnapshot(models.Model):
     overdue_amount = fields.Monetary(string="Overdue receivables", readonly=True, aggregator="sum")
     overdue_share = fields.Float(string="Overdue (% of a month's revenue)", readonly=True, aggregator="avg")
     satisfaction = fields.Float(
-        string="Satisfaction (0–10)", readonly=True, aggregator="avg", help="Score of the latest account review."
+        string="Satisfaction (0–10)",
+        readonly=True,
+        aggregator="avg",
+        help="The customer's satisfaction from the survey answers of the last 12 months where there are "
+        "any, else the score of the latest account review (the KAM's assessment).",
     )
     review_date = fields.Date(string="Latest review", readonly=True)
+    # Customer surveys: the customer's own voice beside the KAM's assessment
+    customer_nps = fields.Float(
+        string="NPS (12 months)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="Net Promoter Score of the account's survey answers over the 12 months ending on the day.",
+    )
+    customer_satisfaction = fields.Float(
+        string="Customer satisfaction (0–10)",
+        readonly=True,
+        aggregator="avg",
+        digits=(16, 1),
+        help="Mean of the answers to the satisfaction questions over the 12 months ending on the day, on 0–10.",
+    )
+    survey_answer_count = fields.Integer(string="Survey answers (12 months)", readonly=True, aggregator="sum")
+    review_score = fields.Float(
+        string="KAM's assessment (0–10)", readonly=True, aggregator="avg", help="Score of the latest account review."
+    )
+    satisfaction_source = fields.Selection(
+        [("customer", "Customer survey"), ("kam", "KAM's assessment")],
+        string="Satisfaction source",
+        readonly=True,
+        help="Where the satisfaction of the health score comes from: the customer's answers replace "
+        "the KAM's own assessment where both exist.",
+    )
+    survey_open_detractor_count = fields.Integer(
+        string="Detractors to call back",
+        compute="_compute_survey_open_detractor_count",
+        help="Survey answers of 0 to 6 whose follow-up is still open, now.",
+    )
     plan_id = fields.Many2one(
         "kam.account.plan", string="Account plan", readonly=True, index="btree_not_null", ondelete="set null"
     )
@@ -294,6 +335,26 @@ class KamKpiSnapshot(models.Model):
                 snapshot.env, snapshot.plan_on_track_count, snapshot.plan_objective_count
             )
 
+    def _compute_survey_open_detractor_count(self):
+        groups = (
+            self.env["survey.user_input"]
+            .sudo()
+            ._read_group(
+                [
+                    ("kam_loop_state", "=", "open"),
+                    ("kam_nps_category", "=", "detractor"),
+                    ("kam_company_id", "in", self.company_id.ids),
+                    ("kam_account_id", "in", self.partner_id.ids),
+                ],
+                ["kam_company_id", "kam_account_id"],
+                ["__count"],
+                order="kam_company_id, kam_account_id",
+            )
+        )
+        counts = {(company.id, account.id): count for company, account, count in groups}
+        for snapshot in self:
+            snapshot.survey_open_detractor_count = counts.get((snapshot.company_id.id, snapshot.partner_id.id), 0)
+
     @api.depends("health_band")
     def _compute_health_color(self):
         colors = {"healthy": 10, "watch": 2, "at_risk": 1}
@@ -317,6 +378,10 @@ class KamKpiSnapshot(models.Model):
         action = self.env["ir.actions.act_window"]._for_xml_id("kam_management.kam_kpi_snapshot_action_dashboard")
         action["context"] = {"search_default_group_manager": 1} if self.env.user.has_group(DIRECTOR_GROUP) else {}
         return action
+
+    def action_invite_survey(self):
+        self.ensure_one()
+        return self.env["kam.survey.invite.wizard"].action_open(self.partner_id, self.company_id)
 
     def action_open_evolution(self):
         self.ensure_one()
@@ -636,6 +701,7 @@ class KamKpiSnapshot(models.Model):
             last_touch AS (%(last_contact)s),
             overdue AS (%(overdue)s),
             review AS (%(satisfaction)s),
+            survey AS MATERIALIZED (%(survey)s),
             plan AS (
                 SELECT * FROM unnest(%(plan_partners)s::int[], %(plan_ids)s::int[], %(plan_progress)s::float8[],
                                      %(plan_on_track)s::int[], %(plan_objectives)s::int[])
@@ -654,7 +720,11 @@ class KamKpiSnapshot(models.Model):
                        (%(date)s::date - lt.day)::int AS days_since_contact,
                        CASE WHEN s.tier = 'a' THEN %(interval_a)s ELSE %(interval_b)s END AS contact_interval,
                        %(overdue_amount)s AS overdue_amount,
-                       rv.score AS satisfaction, rv.date AS review_date,
+                       COALESCE(sv.satisfaction, rv.score) AS satisfaction, rv.date AS review_date,
+                       sv.nps AS customer_nps, sv.satisfaction AS customer_satisfaction,
+                       COALESCE(sv.answer_count, 0) AS survey_answer_count, rv.score AS review_score,
+                       CASE WHEN sv.satisfaction IS NOT NULL THEN 'customer'
+                            WHEN rv.score IS NOT NULL THEN 'kam' END AS satisfaction_source,
                        pl.plan_id, pl.progress AS plan_progress,
                        pl.on_track AS plan_on_track_count, pl.objectives AS plan_objective_count
                   FROM scope s
@@ -666,6 +736,7 @@ class KamKpiSnapshot(models.Model):
                   LEFT JOIN last_touch lt ON lt.partner_id = s.partner_id
                   LEFT JOIN overdue od ON od.partner_id = s.partner_id
                   LEFT JOIN review rv ON rv.partner_id = s.partner_id
+                  LEFT JOIN survey sv ON sv.partner_id = s.partner_id
                   LEFT JOIN plan pl ON pl.partner_id = s.partner_id
             ),
             inputs AS (
@@ -747,6 +818,7 @@ class KamKpiSnapshot(models.Model):
             last_contact=Figures._last_contact_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
             overdue=Figures._overdue_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
             satisfaction=Figures._satisfaction_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
+            survey=self.env["survey.user_input"]._kam_survey_figures_sql(company, date),
             plan_partners=list(plans),
             plan_ids=[plan[0] for plan in plans.values()],
             plan_progress=[plan[1] for plan in plans.values()],
@@ -786,6 +858,7 @@ class KamKpiSnapshot(models.Model):
     def _flush_kpi_sources(self):
         """Flush everything the daily statement reads."""
         self.env["kam.account.fact"]._flush_sources()
+        self.env["survey.user_input"]._kam_flush_survey_sources()
         for model in (
             "res.partner",
             "kam.classification",
@@ -1021,6 +1094,13 @@ class KamKpiSnapshot(models.Model):
                 share=format(self.overdue_share, ".0f"),
             )
         if name == "satisfaction":
+            if self.satisfaction_source == "customer":
+                return _(
+                    "%(score)s/10 from the customer's %(count)s survey answers of the last 12 months "
+                    "(it replaces the KAM's assessment).",
+                    score=format(self.satisfaction, ".1f"),
+                    count=self.survey_answer_count,
+                )
             if not self.review_date:
                 return _("No account review yet: not counted.")
             return _(

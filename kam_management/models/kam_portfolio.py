@@ -34,6 +34,7 @@ class KamPortfolio(models.Model):
         ],
         "res.company": ["kam_max_key_accounts"],
         "res.users": ["active", "share", "groups_id", "company_ids"],
+        "survey.user_input": ["kam_company_id", "kam_loop_user_id", "kam_loop_state", "kam_loop_days", "end_datetime"],
     }
 
     company_id = fields.Many2one("res.company", readonly=True)
@@ -64,6 +65,25 @@ class KamPortfolio(models.Model):
         help="Key accounts as a share of the maximum per Key Account Manager.",
     )
     is_overloaded = fields.Boolean(string="Overloaded", readonly=True)
+    # Customer surveys: how the KAM closes the loop with detractors and passives (12 months).
+    survey_loop_count = fields.Integer(
+        string="Survey follow-ups",
+        readonly=True,
+        aggregator="sum",
+        help="Detractor and passive answers of the last 12 months.",
+    )
+    survey_closed_loop_rate = fields.Float(
+        string="Closed-loop rate (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Share of the survey follow-ups of the last 12 months whose loop the KAM has closed.",
+    )
+    survey_time_to_close = fields.Float(
+        string="Time to close (days)",
+        readonly=True,
+        aggregator="avg",
+        help="Average days from a detractor's or passive's answer to the closing of its follow-up.",
+    )
 
     @property
     def _table_query(self):
@@ -85,6 +105,16 @@ class KamPortfolio(models.Model):
                   FROM kam_classification
                  WHERE manager_id IS NOT NULL OR tier IS NOT NULL
                  GROUP BY company_id, manager_id
+            ),
+            loops AS (
+                SELECT kam_company_id AS company_id, kam_loop_user_id AS user_id,
+                       COUNT(*) AS loop_count,
+                       COUNT(*) FILTER (WHERE kam_loop_state = 'closed') AS closed_count,
+                       AVG(kam_loop_days) FILTER (WHERE kam_loop_state = 'closed') AS days
+                  FROM survey_user_input
+                 WHERE kam_loop_user_id IS NOT NULL AND kam_loop_state IS NOT NULL
+                   AND end_datetime >= (now() AT TIME ZONE 'UTC') - interval '12 months'
+                 GROUP BY 1, 2
             ),
             rows AS (
                 SELECT COALESCE(a.company_id, t.company_id) AS company_id,
@@ -109,9 +139,13 @@ class KamPortfolio(models.Model):
                    CASE WHEN r.user_id IS NULL THEN NULL
                         WHEN COALESCE(c.kam_max_key_accounts, 0) < 1 THEN 0
                         ELSE r.key_account_count * 100.0 / c.kam_max_key_accounts END::float8 AS load,
-                   r.user_id IS NOT NULL AND r.key_account_count > c.kam_max_key_accounts AS is_overloaded
+                   r.user_id IS NOT NULL AND r.key_account_count > c.kam_max_key_accounts AS is_overloaded,
+                   COALESCE(lp.loop_count, 0)::int AS survey_loop_count,
+                   (lp.closed_count * 100.0 / NULLIF(lp.loop_count, 0))::float8 AS survey_closed_loop_rate,
+                   lp.days::float8 AS survey_time_to_close
               FROM rows r
               JOIN res_company c ON c.id = r.company_id
+              LEFT JOIN loops lp ON lp.company_id = r.company_id AND lp.user_id = r.user_id
             """,
             team=kam_team_sql(self.env),
             shift=_ID_SHIFT,

@@ -64,6 +64,15 @@ class KamSettings(models.TransientModel):
     kam_max_key_accounts = fields.Integer(related="company_id.kam_max_key_accounts", readonly=False)
     kam_assignment_strategy = fields.Selection(related="company_id.kam_assignment_strategy", readonly=False)
 
+    # ------------------------------------------------------------------
+    # Customer surveys
+    # ------------------------------------------------------------------
+    kam_survey_id = fields.Many2one(related="company_id.kam_survey_id", readonly=False)
+    kam_survey_months_a = fields.Integer(related="company_id.kam_survey_months_a", readonly=False)
+    kam_survey_months_b = fields.Integer(related="company_id.kam_survey_months_b", readonly=False)
+    kam_survey_months_c = fields.Integer(related="company_id.kam_survey_months_c", readonly=False)
+    kam_survey_reminder_days = fields.Integer(related="company_id.kam_survey_reminder_days", readonly=False)
+
     @api.model_create_multi
     def create(self, vals_list):
         # The settings go to the company through its checked path, never through the related

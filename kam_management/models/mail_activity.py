@@ -1,4 +1,5 @@
 from odoo import models
+from odoo.tools import html2plaintext
 
 
 class MailActivity(models.Model):
@@ -18,4 +19,14 @@ class MailActivity(models.Model):
                 .search([("activity_id", "in", plan_activities.ids), ("state", "=", "todo")])
             )
             actions.with_context(kam_action_from_activity=True).write({"state": "done"})
+        # Customer surveys: marking the call back of a survey answer done closes its follow-up.
+        if not self.env.context.get("kam_loop_from_activity"):
+            answers = (
+                self.env["survey.user_input"]
+                .sudo()
+                .search([("kam_activity_id", "in", self.ids), ("kam_loop_state", "=", "open")])
+            )
+            answers.with_context(kam_loop_from_activity=True)._kam_close_loops(
+                feedback=html2plaintext(feedback) if feedback else None
+            )
         return super()._action_done(feedback=feedback, attachment_ids=attachment_ids)

@@ -461,4 +461,55 @@ class ResCompany(models.Model):
             return format_amount(self.env, value, self.currency_id)
         if field.type == "float":
             return formatLang(self.env, value)
+        if field.type == "many2one":
+            return value.display_name or ""
         return str(value)
+
+    # ------------------------------------------------------------------
+    # Customer surveys
+    # ------------------------------------------------------------------
+    # Which survey asks the key accounts, and how often each tier is asked.
+    kam_survey_id = fields.Many2one(
+        "survey.survey",
+        string="Key account survey",
+        default=lambda self: self.env.ref("kam_management.survey_key_account_relationship", raise_if_not_found=False),
+        help="The survey sent to the contacts of the accounts; its recommendation question makes the NPS.",
+    )
+    kam_survey_months_a = fields.Integer(
+        string="Survey key accounts every (months)", default=6, help="0: never survey tier A accounts."
+    )
+    kam_survey_months_b = fields.Integer(
+        string="Survey tier B accounts every (months)", default=12, help="0: never survey tier B accounts."
+    )
+    kam_survey_months_c = fields.Integer(
+        string="Survey tier C accounts every (months)", default=0, help="0: never survey tier C accounts."
+    )
+    kam_survey_reminder_days = fields.Integer(
+        string="Remind non-respondents after (days)",
+        default=7,
+        help="Contacts who have not answered get one reminder this many days after the invitation; 0: never.",
+    )
+
+    @api.constrains("kam_survey_id")
+    def _check_kam_survey_id(self):
+        self.kam_survey_id._kam_check_usable()
+
+    @api.constrains("kam_survey_months_a", "kam_survey_months_b", "kam_survey_months_c", "kam_survey_reminder_days")
+    def _check_kam_survey_cadence(self):
+        for company in self:
+            months = (company.kam_survey_months_a, company.kam_survey_months_b, company.kam_survey_months_c)
+            if any(not 0 <= value <= 60 for value in months) or not 0 <= company.kam_survey_reminder_days <= 90:
+                raise ValidationError(
+                    _(
+                        "The survey cadence of %(company)s must be from 0 (never) to 60 months per tier, "
+                        "and the reminder from 0 (never) to 90 days.",
+                        company=company.name,
+                    )
+                )
+
+    @api.model
+    def _kam_set_default_survey(self):
+        """Give the shipped survey to the companies that have none (on install)."""
+        survey = self.env.ref("kam_management.survey_key_account_relationship", raise_if_not_found=False)
+        if survey:
+            self.sudo().with_context(active_test=False).search([("kam_survey_id", "=", False)]).kam_survey_id = survey

@@ -532,3 +532,71 @@ class ResPartner(models.Model):
         return self.env["kam.service.level.apply.wizard"]._open(
             self.env.company, partners=self.commercial_partner_id, force=True
         )
+
+    # ------------------------------------------------------------------
+    # Customer surveys: the customer's own voice, per company
+    # ------------------------------------------------------------------
+    kam_nps = fields.Float(
+        string="NPS (12 months)",
+        compute="_compute_kam_survey_figures",
+        groups=KAM_GROUP,
+        help="Net Promoter Score of the account's answers over the last 12 months: promoters (9–10) "
+        "minus detractors (0–6), in % of the answers, from −100 to 100.",
+    )
+    kam_nps_latest = fields.Float(
+        string="Latest NPS",
+        compute="_compute_kam_survey_figures",
+        groups=KAM_GROUP,
+        help="Net Promoter Score of the last round of answers (the 90 days up to the last answer).",
+    )
+    kam_survey_satisfaction = fields.Float(
+        string="Customer satisfaction (0–10)",
+        compute="_compute_kam_survey_figures",
+        groups=KAM_GROUP,
+        help="Mean of the answers to the satisfaction questions over the last 12 months, on 0–10.",
+    )
+    kam_survey_response_rate = fields.Float(
+        string="Survey response rate (%)",
+        compute="_compute_kam_survey_figures",
+        groups=KAM_GROUP,
+        help="Share of the invitations of the last 12 months that were answered.",
+    )
+    kam_survey_answer_count = fields.Integer(
+        string="Survey answers (12 months)", compute="_compute_kam_survey_figures", groups=KAM_GROUP
+    )
+    kam_survey_last_answer_date = fields.Date(
+        string="Last survey answer", compute="_compute_kam_survey_figures", groups=KAM_GROUP
+    )
+    kam_survey_open_detractor_count = fields.Integer(
+        string="Detractors to call back", compute="_compute_kam_survey_figures", groups=KAM_GROUP
+    )
+
+    @api.depends_context("company")
+    def _compute_kam_survey_figures(self):
+        figures = self.env["survey.user_input"]._kam_survey_figures(
+            self.env.company, fields.Date.context_today(self), self.commercial_partner_id.ids
+        )
+        for partner in self:
+            row = figures.get(partner.commercial_partner_id.id) or {}
+            partner.kam_nps = row.get("nps") or 0.0
+            partner.kam_nps_latest = row.get("nps_latest") or 0.0
+            partner.kam_survey_satisfaction = row.get("satisfaction") or 0.0
+            partner.kam_survey_response_rate = row.get("response_rate") or 0.0
+            partner.kam_survey_answer_count = row.get("answer_count") or 0
+            partner.kam_survey_last_answer_date = row.get("last_answer_date") or False
+            partner.kam_survey_open_detractor_count = row.get("open_detractor_count") or 0
+
+    def action_kam_invite_survey(self):
+        """Open the invitation wizard for the account of this contact, in the current company."""
+        self.ensure_one()
+        return self.env["kam.survey.invite.wizard"].action_open(self.commercial_partner_id, self.env.company)
+
+    def action_kam_view_survey_answers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("kam_management.action_kam_survey_answers")
+        action["domain"] = [
+            ("kam_account_id", "=", self.commercial_partner_id.id),
+            ("kam_company_id", "=", self.env.company.id),
+        ]
+        action["context"] = {}
+        return action

@@ -1,3 +1,4 @@
+from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -9,6 +10,8 @@ from .kam_report_figures import FIGURES, change_ratio, chart_window, previous_pe
 # The value-versus-effort matrix as printed: rows high value then low value, columns low effort
 # then high effort.
 QUADRANT_GRID = (("protect", "develop"), ("streamline", "restructure"))
+# Customer surveys: the comments of the latest answers printed with the account's NPS.
+LAST_VERBATIMS = 3
 
 
 class ReportKamAccountReview(models.AbstractModel):
@@ -100,7 +103,63 @@ class ReportKamAccountReview(models.AbstractModel):
                     visits.get(key),
                 )
             )
+        # Customer surveys: the customer's voice beside the KAM's assessment.
+        voices = self._customer_voices(keys, companies, periods)
+        for key, doc in zip(keys, docs, strict=True):
+            doc["voice"] = voices.get(key, {})
         return docs
+
+    @api.model
+    def _customer_voices(self, keys, companies, periods):
+        """NPS, trend against a year earlier, satisfaction and the last verbatims of each account:
+        the survey figures as of the end of the report's period, read like every other screen."""
+        Fmt = self.env["kam.report.format"]
+        Answer = self.env["survey.user_input"].sudo()
+        voices = {}
+        for company in companies:
+            partner_ids = [p for c, p in keys if c == company.id]
+            date_to = periods[company.id][1]
+            now = Answer._kam_survey_figures(company, date_to, partner_ids)
+            before = Answer._kam_survey_figures(company, date_to - relativedelta(years=1), partner_ids)
+            for partner_id in partner_ids:
+                row, old = now.get(partner_id), before.get(partner_id) or {}
+                if not row or not row["answer_count"]:
+                    continue
+                trend = row["nps"] - old["nps"] if old.get("nps") is not None else None
+                voices[(company.id, partner_id)] = {
+                    "nps": Fmt._fmt_number(row["nps"], 0),
+                    "trend": Fmt._fmt_change(trend, _("pts"), digits=0) if trend is not None else "",
+                    "satisfaction": Fmt._fmt_number(row["satisfaction"], 1) if row["satisfaction"] is not None else "",
+                    "answers": row["answer_count"],
+                    "response_rate": Fmt._fmt_percent(row["response_rate"] or 0.0),
+                    "verbatims": [],
+                }
+        lines = (
+            self.env["survey.user_input.line"]
+            .sudo()
+            .search(
+                [
+                    ("answer_type", "=", "text_box"),
+                    ("user_input_id.kam_company_id", "in", companies.ids),
+                    ("user_input_id.kam_account_id", "in", [p for _c, p in keys]),
+                    ("user_input_id.state", "=", "done"),
+                ],
+                order="create_date desc, id desc",
+            )
+        )
+        for line in lines:
+            answer = line.user_input_id
+            voice = voices.get((answer.kam_company_id.id, answer.kam_account_id.id))
+            if voice is not None and len(voice["verbatims"]) < LAST_VERBATIMS and line.value_text_box:
+                voice["verbatims"].append(
+                    {
+                        "text": line.value_text_box,
+                        "who": answer.partner_id.name or "",
+                        "date": Fmt._fmt_date(answer.end_datetime and answer.end_datetime.date()),
+                        "score": answer.kam_recommendation_score,
+                    }
+                )
+        return voices
 
     @api.model
     def _review_doc(self, company, partner, row, period, figures, months, snapshot, plan, review, visits):

@@ -225,6 +225,11 @@ class KamPortfolioXlsx(models.AbstractModel):
             (_("Days since contact"), "integer", "s.days_since_contact"),
             (_("Overdue receivables"), "money", "s.overdue_amount"),
             (_("Satisfaction (0–10)"), "decimal", "s.satisfaction"),
+            # Customer surveys: the customer's own voice beside the KAM's assessment.
+            (_("NPS (12 months)"), "decimal", "s.customer_nps"),
+            (_("Customer satisfaction (0–10)"), "decimal", "s.customer_satisfaction"),
+            (_("Survey answers (12 months)"), "integer", "s.survey_answer_count"),
+            (_("KAM's assessment (0–10)"), "decimal", "s.review_score"),
             (_("Plan progress"), "percent", "s.plan_progress"),
             (_("Health score"), "integer", "s.health_score"),
             (_("Health band"), "text", "s.health_band"),

@@ -21,5 +21,10 @@ from . import test_service_level_tour
 from . import test_demo_data
 from . import test_figures
 from . import test_account_fact
+from . import test_survey_user_input
+from . import test_survey_cadence
+from . import test_survey_security
+from . import test_survey_tour
+from . import test_survey_reports
 from . import test_settings
 from . import test_kam_menus

@@ -588,5 +588,6 @@ class TestAccountPlanTour(KamCommon, HttpCase):
         self.assertEqual(plan.action_ids.activity_id.user_id, self.kam)
 
 
-# Measured once and held: what matters is that both sizes issue the same number.
-QUERIES_ACTUALS = 7
+# Measured once and held: what matters is that both sizes issue the same number.  The eighth
+# reads the customers' survey satisfaction of every period at once.
+QUERIES_ACTUALS = 8

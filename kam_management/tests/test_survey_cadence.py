@@ -1,0 +1,145 @@
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import Command
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged
+
+from .survey_common import SurveyCommon
+
+
+@tagged("post_install", "-at_install")
+class TestSurveyCadence(SurveyCommon):
+    """The daily job invites the accounts that are due by tier, never twice inside the cadence,
+    and reminds non-respondents once."""
+
+    def _mails(self, answers):
+        return self.env["mail.mail"].search([("model", "=", "survey.user_input"), ("res_id", "in", answers.ids)])
+
+    def test_due_invited_once_then_reminded_once(self):
+        self.company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 0})
+        now = self.env.cr.now()
+        due = self.env["kam.survey.due"].search([("company_id", "=", self.company.id)])
+        self.assertEqual(
+            set(due.contact_id.ids),
+            {self.bea.id, self.otto.id, self.olaf.id},
+            "the stakeholders with an email of A accounts, or their own contacts; B is never asked",
+        )
+        invitations, reminders = self.Answer._kam_survey_cadence(now)
+        mine = invitations.filtered(lambda a: a.kam_company_id == self.company)
+        self.assertEqual(set(mine.partner_id.ids), {self.bea.id, self.otto.id, self.olaf.id})
+        self.assertEqual(len(self._mails(mine)), 3, "each invitation has its mail")
+        self.assertIn(mine[0].access_token, self._mails(mine[0]).body_html, "a personal link")
+        self.assertFalse(reminders.filtered(lambda a: a.kam_company_id == self.company))
+        self.assertFalse(self.env["kam.survey.due"].search([("company_id", "=", self.company.id)]))
+
+        again, _reminders = self.Answer._kam_survey_cadence(now + timedelta(days=1))
+        self.assertFalse(again.filtered(lambda a: a.kam_company_id == self.company), "never twice inside the cadence")
+
+        bea = mine.filtered(lambda a: a.partner_id == self.bea)
+        self._answer(self.bea, 9)  # Bea answers through a second link; her first stays open
+        _invited, reminded = self.Answer._kam_survey_cadence(now + timedelta(days=8))
+        self.assertEqual(reminded.filtered(lambda a: a.kam_company_id == self.company), mine)
+        self.assertEqual(len(self._mails(bea)), 2, "the invitation and one reminder")
+        _invited, reminded = self.Answer._kam_survey_cadence(now + timedelta(days=9))
+        self.assertFalse(reminded.filtered(lambda a: a.kam_company_id == self.company), "reminded once only")
+
+        later, _reminders = self.Answer._kam_survey_cadence(now + relativedelta(months=6, days=1))
+        self.assertEqual(
+            set(later.filtered(lambda a: a.kam_company_id == self.company).partner_id.ids),
+            {self.bea.id, self.otto.id, self.olaf.id},
+            "due again once the cadence has passed",
+        )
+
+    def test_cadence_queries_do_not_grow_with_accounts(self):
+        """One batch for every due account: the query count is the same for 2 and for 8 accounts."""
+        self.company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 6})
+        now = self.env.cr.now()
+
+        def count(extra):
+            self.env.cr.execute("SAVEPOINT cadence_count")
+            partners = self.env["res.partner"].create(
+                [{"name": f"Bulk {extra} {i}", "is_company": True} for i in range(extra)]
+            )
+            self.env["res.partner"].create(
+                [{"name": f"Contact {p.id}", "parent_id": p.id, "email": f"c{p.id}@bulk.example"} for p in partners]
+            )
+            self.env["kam.classification"].create(
+                [{"company_id": self.company.id, "partner_id": p.id, "tier": "b"} for p in partners]
+            )
+            self._warm_up(lambda: None)
+            before = self.env.cr.sql_log_count
+            invitations, _reminders = self.Answer._kam_survey_cadence(now)
+            self.env.flush_all()
+            queries = self.env.cr.sql_log_count - before
+            invited = len(invitations)
+            self.env.cr.execute("ROLLBACK TO SAVEPOINT cadence_count")
+            self.env.invalidate_all()
+            return queries, invited
+
+        count(2)  # the first run fills the caches (views of mail, xml ids) that later runs do not query
+        small, invited_small = count(2)
+        large, invited_large = count(8)
+        self.assertEqual(invited_large - invited_small, 6)
+        self.assertEqual(small, large, f"{small} queries for 2 accounts, {large} for 8")
+
+
+@tagged("post_install", "-at_install")
+class TestSurveyInvitation(SurveyCommon):
+    """Inviting from the account: the stakeholders first, refusals that say what is missing."""
+
+    def _open(self, user=None):
+        Wizard = self.env["kam.survey.invite.wizard"].with_user(user or self.kam)
+        action = Wizard.action_open(self.account, self.company)
+        return Wizard.browse(action["res_id"])
+
+    def test_wizard_defaults_and_send(self):
+        wizard = self._open()
+        self.assertEqual(wizard.survey_id, self.survey)
+        self.assertEqual(wizard.contact_ids, self.bea | self.otto, "the stakeholders with an email")
+        self.assertEqual(wizard.missing_email_ids, self.nemo, "the one without an email is listed, not skipped")
+        wizard.action_invite()
+        answers = self.Answer.search([("kam_account_id", "=", self.account.id)])
+        self.assertEqual(answers.partner_id, self.bea | self.otto)
+        self.assertEqual(answers.kam_company_id, self.company)
+        mails = self.env["mail.mail"].search([("model", "=", "survey.user_input"), ("res_id", "in", answers.ids)])
+        self.assertEqual(len(mails), 2)
+
+    def test_bad_input_is_refused_and_nothing_half_sent(self):
+        mails_before = self.env["mail.mail"].search_count([])
+        wizard = self._open()
+        wizard.contact_ids = [Command.link(self.nemo.id)]
+        with self.assertRaisesRegex(UserError, "Nemo Nomail"):
+            wizard.action_invite()
+        self.otto.active = False
+        wizard.contact_ids = [Command.set((self.bea | self.otto).ids)]
+        with self.assertRaisesRegex(UserError, "Otto Owner"):
+            wizard.action_invite()
+        wizard.contact_ids = [Command.clear()]
+        with self.assertRaisesRegex(UserError, "Nemo Nomail"):
+            wizard.action_invite()
+        self.assertFalse(self.Answer.search([("kam_account_id", "=", self.account.id)]), "no invitation created")
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails_before, "no mail queued")
+
+    def test_survey_without_recommendation_question(self):
+        survey = self.env["survey.survey"].create({"title": "Plain survey"})
+        with self.assertRaisesRegex(ValidationError, "no recommendation question"):
+            self.company.kam_survey_id = survey
+        wizard = self._open()
+        wizard.survey_id = survey
+        with self.assertRaisesRegex(ValidationError, "no recommendation question"):
+            wizard.action_invite()
+        with self.assertRaisesRegex(ValidationError, "scale from 0 to 10"):
+            survey.kam_recommendation_question_id = self.service.copy({"survey_id": survey.id})
+
+    def test_copy_keeps_the_recommendation_question(self):
+        copy = self.survey.copy()
+        self.assertTrue(copy.kam_recommendation_question_id)
+        self.assertEqual(copy.kam_recommendation_question_id.survey_id, copy)
+        self.assertEqual(copy.kam_recommendation_question_id.title, self.recommend.title)
+
+    def test_another_kam_cannot_invite(self):
+        wizard = self._open(self.other_kam)
+        with self.assertRaises(AccessError):
+            wizard.action_invite()
