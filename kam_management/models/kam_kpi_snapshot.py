@@ -1,85 +1,24 @@
-import logging
 from datetime import timedelta
-
-from dateutil.relativedelta import relativedelta
-from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL, format_amount, format_date
+from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
 from ..const import DIRECTOR_GROUP, TIERS
-from ..tools import health_rules
-from ..tools.health_rules import BANDS, SIGNAL_NAMES, SIGNALS
+from ..tools import health_rules, kpi_alerts, kpi_explanation, kpi_statement
+from ..tools.health_rules import BANDS, SIGNAL_NAMES
 from ..tools.large_statement import large_statement
 from .kam_account_plan import WEIGHTED_SCORE_HELP, on_track_summary
 
-_logger = logging.getLogger(__name__)
-
-
 # Key of the transaction-scoped advisory lock that serialises the snapshots of a company.
 _SNAPSHOT_LOCK_KEY = 0x4B5049  # "KPI"
-# Days counted as "recent" for opportunities won and lost and for visits (the run date included).
-RECENT_DAYS = 90
-# The health change that can raise an alert is measured against the snapshot this many days earlier.
-HEALTH_CHANGE_DAYS = 30
 # A daily run that finds missed days (the server was down) takes them too, up to this many.
 MAX_CATCH_UP_DAYS = 7
-# Months of revenue the weighted pipeline is compared with.
-PIPELINE_COVER_MONTHS = 3
 # A run that writes more than this share of the table's estimated rows (plus a floor) refreshes
 # its statistics: autovacuum does it too, but later than the next run may need it.
 ANALYZE_SHARE = 0.1
 ANALYZE_MIN_ROWS = 1000
-
-# Columns written by the daily statement, in the order of the final SELECT.
-KPI_COLUMNS = (
-    "partner_id",
-    "manager_id",
-    "tier",
-    "revenue",
-    "revenue_prev",
-    "revenue_trend",
-    "revenue_mtd",
-    "gross_margin",
-    "margin_rate",
-    "margin_trend",
-    "cost_to_serve",
-    "net_contribution",
-    "pipeline",
-    "pipeline_weighted",
-    "pipeline_cover",
-    "won_count",
-    "won_amount",
-    "lost_count",
-    "visit_count",
-    "last_contact_date",
-    "days_since_contact",
-    "contact_interval",
-    "contact_overdue",
-    "overdue_amount",
-    "overdue_share",
-    "satisfaction",
-    "review_date",
-    # Customer surveys
-    "customer_nps",
-    "customer_satisfaction",
-    "survey_answer_count",
-    "review_score",
-    "satisfaction_source",
-    "plan_id",
-    "plan_progress",
-    "plan_on_track_count",
-    "plan_objective_count",
-    "health_score",
-    "health_band",
-    "health_change",
-    "health_alert",
-    *(f"health_loss_{name}" for name in SIGNAL_NAMES),
-    "is_latest",
-    "is_month_end",
-)
 
 
 class KamKpiSnapshot(models.Model):
@@ -363,11 +302,11 @@ class KamKpiSnapshot(models.Model):
 
     @api.depends("health_score", *(f"health_loss_{name}" for name in SIGNAL_NAMES))
     def _compute_health_explanation(self):
-        labels = self._signal_labels()
+        labels = kpi_explanation.signal_labels(self.env)
         for snapshot in self:
-            losses = snapshot._health_losses()
+            losses = kpi_explanation.health_losses(snapshot)
             snapshot.health_pulled_down_by = ", ".join(labels[name] for name in health_rules.pulled_down_by(losses)[:2])
-            snapshot.health_explanation = snapshot._render_explanation(losses, labels)
+            snapshot.health_explanation = kpi_explanation.render_explanation(snapshot, losses, labels)
 
     # ------------------------------------------------------------------
     # Actions
@@ -515,108 +454,28 @@ class KamKpiSnapshot(models.Model):
 
         One statement computes every figure and upserts the day's rows (a rerun replaces
         them, writing only those that changed, and drops the rows of accounts no longer
-        in scope). With ``alerts``, the accounts past their contact interval and those whose
-        health fell get an activity for their KAM, unless one is still open.
+        in scope): ``tools/kpi_statement.py``. With ``alerts``, the accounts past their
+        contact interval and those whose health fell get an activity for their KAM, unless
+        one is still open: ``tools/kpi_alerts.py``.
         """
         self.env.cr.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", _SNAPSHOT_LOCK_KEY, company.id))
-        plans = self._plan_progress(company, date)
-        self._flush_kpi_sources()
-        month_start = date.replace(day=1)
-        month_end = month_start + relativedelta(months=1, days=-1)
-        now = fields.Datetime.now()
-        update_columns = [name for name in KPI_COLUMNS if name != "partner_id"]
+        plans = kpi_statement.active_plans(self.env, company, date)
+        kpi_statement.flush_sources(self.env)
         with large_statement(self.env.cr):
-            self.env.cr.execute(
-                SQL(
-                    """
-                    %(ctes)s,
-                    latest AS (
-                        SELECT NOT EXISTS (SELECT 1 FROM kam_kpi_snapshot x
-                                            WHERE x.company_id = %(company)s AND x.date > %(date)s) AS flag
-                    ),
-                    later AS (
-                        SELECT DISTINCT x.partner_id FROM kam_kpi_snapshot x
-                         WHERE x.company_id = %(company)s AND x.date > %(date)s AND x.date <= %(month_end)s
-                    ),
-                    rows AS (
-                        SELECT f.*, latest.flag AS is_latest, later.partner_id IS NULL AS is_month_end
-                          FROM final f
-                         CROSS JOIN latest
-                          LEFT JOIN later ON later.partner_id = f.partner_id
-                    ),
-                    upsert AS (
-                        INSERT INTO kam_kpi_snapshot (company_id, date, %(columns)s,
-                                                      create_uid, create_date, write_uid, write_date)
-                        SELECT %(company)s, %(date)s, %(row_columns)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                          FROM rows r
-                        ON CONFLICT (partner_id, company_id, date) DO UPDATE
-                           SET %(assignments)s, write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-                         WHERE (%(current)s) IS DISTINCT FROM (%(excluded)s)
-                        RETURNING 1
-                    ),
-                    stale AS (
-                        DELETE FROM kam_kpi_snapshot x
-                         WHERE x.company_id = %(company)s AND x.date = %(date)s
-                           AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.partner_id = x.partner_id)
-                        RETURNING 1
-                    ),
-                    demote AS (
-                        -- Earlier rows stop being the latest (when this day is the latest) and the
-                        -- month-end (when this day ends their month): one UPDATE, each row once.
-                        UPDATE kam_kpi_snapshot x
-                           SET is_latest = x.is_latest AND NOT d.lose_latest,
-                               is_month_end = x.is_month_end AND NOT d.lose_month_end
-                          FROM (
-                              -- A join, not ``IN (SELECT ... FROM rows)``: that subquery on a CTE
-                              -- is not hashed, and would scan the day's rows once per earlier row.
-                              SELECT y.id, latest.flag AS lose_latest,
-                                     (y.date >= %(month_start)s AND month_end.partner_id IS NOT NULL) AS lose_month_end
-                                FROM kam_kpi_snapshot y
-                               CROSS JOIN latest
-                                LEFT JOIN (SELECT DISTINCT r.partner_id FROM rows r WHERE r.is_month_end) month_end
-                                       ON month_end.partner_id = y.partner_id
-                               WHERE y.company_id = %(company)s AND y.date < %(date)s
-                                 AND (y.is_latest OR (y.is_month_end AND y.date >= %(month_start)s))
-                          ) d
-                         WHERE x.id = d.id
-                           AND ((x.is_latest AND d.lose_latest) OR (x.is_month_end AND d.lose_month_end))
-                        RETURNING 1
-                    )
-                    SELECT (SELECT count(*) FROM upsert) + (SELECT count(*) FROM stale) AS written,
-                           (SELECT json_agg(json_build_object(
-                                       'partner_id', r.partner_id, 'manager_id', r.manager_id, 'tier', r.tier,
-                                       'notify_contact', r.notify_contact, 'notify_health', r.notify_health,
-                                       'health_score', r.health_score, 'health_band', r.health_band,
-                                       'health_change', r.health_change, 'days_since_contact', r.days_since_contact,
-                                       'contact_interval', r.contact_interval, %(losses_json)s))
-                              FROM rows r WHERE r.notify_contact OR r.notify_health) AS alerts
-                    """,
-                    ctes=self._kpi_ctes(company, date, plans, alerts),
-                    company=company.id,
-                    date=date,
-                    month_start=month_start,
-                    month_end=month_end,
-                    uid=self.env.uid,
-                    now=now,
-                    columns=SQL(", ").join(SQL.identifier(name) for name in KPI_COLUMNS),
-                    row_columns=SQL(", ").join(SQL("r.%s", SQL.identifier(name)) for name in KPI_COLUMNS),
-                    assignments=SQL(", ").join(
-                        SQL("%s = EXCLUDED.%s", SQL.identifier(name), SQL.identifier(name)) for name in update_columns
-                    ),
-                    current=SQL(", ").join(SQL("kam_kpi_snapshot.%s", SQL.identifier(name)) for name in update_columns),
-                    excluded=SQL(", ").join(SQL("EXCLUDED.%s", SQL.identifier(name)) for name in update_columns),
-                    losses_json=SQL(", ").join(
-                        SQL("%s, r.%s", f"health_loss_{name}", SQL.identifier(f"health_loss_{name}"))
-                        for name in SIGNAL_NAMES
-                    ),
-                )
-            )
+            self.env.cr.execute(kpi_statement.store_sql(self.env, company, date, plans, alerts))
             written, alert_rows = self.env.cr.fetchone()
         self._analyze_if_grown(written)
         self.invalidate_model()
         if alert_rows:
-            self._raise_alerts(company, date, alert_rows)
+            kpi_alerts.raise_alerts(self.env, company, date, alert_rows)
         return written
+
+    @api.model
+    def _kpi_select_sql(self, company, date, plans=None, alerts=False):
+        """The rows the day's snapshot would store, without storing them (the benchmark's floor)."""
+        if plans is None:
+            plans = kpi_statement.active_plans(self.env, company, date)
+        return kpi_statement.select_sql(self.env, company, date, plans, alerts)
 
     @api.model
     def _analyze_if_grown(self, written):
@@ -629,287 +488,6 @@ class KamKpiSnapshot(models.Model):
         estimate = self.env.cr.fetchone()[0]
         if written > ANALYZE_SHARE * max(estimate, 0) + ANALYZE_MIN_ROWS:
             self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
-
-    @api.model
-    def _kpi_select_sql(self, company, date, plans=None, alerts=False):
-        """The rows the day's snapshot would store, without storing them (the benchmark's floor)."""
-        if plans is None:
-            plans = self._plan_progress(company, date)
-        return SQL("%s SELECT * FROM final", self._kpi_ctes(company, date, plans, alerts))
-
-    @api.model
-    def _kpi_ctes(self, company, date, plans, alerts):
-        """``WITH ...`` up to ``final``: one row per account in scope with its KPIs, health and alerts.
-
-        Revenue, margin, cost to serve and visits are ``kam.account.fact._figures_sql`` over
-        the window, the same window a year earlier, the month to date and the recent days.
-        """
-        Classification = self.env["kam.classification"]
-        Fact = self.env["kam.account.fact"]
-        window_from, window_to = Classification._window(company, date)
-        prev_from, prev_to = Classification._window(company, date - relativedelta(years=1))
-        recent_from = date - timedelta(days=RECENT_DAYS - 1)
-        weights = company._kam_health_weights()
-        digits = company.currency_id.decimal_places
-        tiers = ["a", "b"] if company.kam_kpi_include_b else ["a"]
-        contact_type = self.env.ref("kam_management.mail_activity_type_kam_contact")
-        health_type = self.env.ref("kam_management.mail_activity_type_kam_health")
-        Figures = self.env["kam.figures"]
-
-        def money(expression):
-            return SQL("ROUND(COALESCE(%s, 0), %s)", expression, digits)
-
-        subscores = SQL(", ").join(
-            SQL(
-                "%s AS %s",
-                health_rules.subscore_sql(signal, SQL("i.%s", SQL.identifier(signal.field))),
-                SQL.identifier(f"s_{signal.name}"),
-            )
-            for signal in SIGNALS
-        )
-        weight, points = SQL("w.health_weight"), SQL("w.health_points")
-        losses = SQL(", ").join(
-            SQL("%s AS %s", health_rules.loss_sql("s", name, weights, weight), SQL.identifier(f"health_loss_{name}"))
-            for name in SIGNAL_NAMES
-        )
-        return SQL(
-            """
-            WITH scope AS MATERIALIZED (
-                SELECT k.partner_id, k.tier, k.manager_id
-                  FROM kam_classification k
-                 WHERE k.company_id = %(company)s AND k.tier = ANY(%(tiers)s)
-            ),
-            win AS MATERIALIZED (%(window)s),
-            prev AS MATERIALIZED (%(previous)s),
-            mtd AS MATERIALIZED (%(month)s),
-            recent AS MATERIALIZED (%(recent)s),
-            opp AS (%(opportunities)s),
-            pipe AS (
-                SELECT o.partner_id,
-                       SUM(o.expected_revenue) FILTER (WHERE x.open) AS pipeline,
-                       SUM(o.expected_revenue * o.probability::numeric / 100) FILTER (WHERE x.open)
-                           AS pipeline_weighted,
-                       COUNT(*) FILTER (WHERE o.won AND o.closed BETWEEN %(recent_from)s AND %(date)s) AS won_count,
-                       SUM(o.expected_revenue) FILTER (WHERE o.won AND o.closed BETWEEN %(recent_from)s AND %(date)s)
-                           AS won_amount,
-                       COUNT(*) FILTER (WHERE o.lost AND o.closed BETWEEN %(recent_from)s AND %(date)s) AS lost_count
-                  FROM opp o
-                 CROSS JOIN LATERAL (SELECT %(open)s AS open) x
-                 WHERE o.partner_id IN (SELECT partner_id FROM scope)
-                 GROUP BY o.partner_id
-            ),
-            last_touch AS (%(last_contact)s),
-            overdue AS (%(overdue)s),
-            review AS (%(satisfaction)s),
-            survey AS MATERIALIZED (%(survey)s),
-            plan AS (
-                SELECT * FROM unnest(%(plan_partners)s::int[], %(plan_ids)s::int[], %(plan_progress)s::float8[],
-                                     %(plan_on_track)s::int[], %(plan_objectives)s::int[])
-                    AS p(partner_id, plan_id, progress, on_track, objectives)
-            ),
-            base AS (
-                SELECT s.partner_id, s.manager_id, s.tier,
-                       %(revenue)s AS revenue, %(revenue_prev)s AS revenue_prev, %(revenue_mtd)s AS revenue_mtd,
-                       %(gross_margin)s AS gross_margin, %(gross_margin_prev)s AS gross_margin_prev,
-                       %(cost_to_serve)s AS cost_to_serve, %(net_contribution)s AS net_contribution,
-                       %(pipeline)s AS pipeline, %(pipeline_weighted)s AS pipeline_weighted,
-                       COALESCE(pipe.won_count, 0)::int AS won_count, %(won_amount)s AS won_amount,
-                       COALESCE(pipe.lost_count, 0)::int AS lost_count,
-                       COALESCE(recent.visit_count, 0)::int AS visit_count,
-                       lt.day AS last_contact_date,
-                       (%(date)s::date - lt.day)::int AS days_since_contact,
-                       CASE WHEN s.tier = 'a' THEN %(interval_a)s ELSE %(interval_b)s END AS contact_interval,
-                       %(overdue_amount)s AS overdue_amount,
-                       COALESCE(sv.satisfaction, rv.score) AS satisfaction, rv.date AS review_date,
-                       sv.nps AS customer_nps, sv.satisfaction AS customer_satisfaction,
-                       COALESCE(sv.answer_count, 0) AS survey_answer_count, rv.score AS review_score,
-                       CASE WHEN sv.satisfaction IS NOT NULL THEN 'customer'
-                            WHEN rv.score IS NOT NULL THEN 'kam' END AS satisfaction_source,
-                       pl.plan_id, pl.progress AS plan_progress,
-                       pl.on_track AS plan_on_track_count, pl.objectives AS plan_objective_count
-                  FROM scope s
-                  LEFT JOIN win ON win.partner_id = s.partner_id
-                  LEFT JOIN prev ON prev.partner_id = s.partner_id
-                  LEFT JOIN mtd ON mtd.partner_id = s.partner_id
-                  LEFT JOIN recent ON recent.partner_id = s.partner_id
-                  LEFT JOIN pipe ON pipe.partner_id = s.partner_id
-                  LEFT JOIN last_touch lt ON lt.partner_id = s.partner_id
-                  LEFT JOIN overdue od ON od.partner_id = s.partner_id
-                  LEFT JOIN review rv ON rv.partner_id = s.partner_id
-                  LEFT JOIN survey sv ON sv.partner_id = s.partner_id
-                  LEFT JOIN plan pl ON pl.partner_id = s.partner_id
-            ),
-            inputs AS (
-                SELECT b.*,
-                       CASE WHEN b.revenue_prev > 0
-                            THEN ((b.revenue - b.revenue_prev) * 100 / b.revenue_prev)::float8 END AS revenue_trend,
-                       CASE WHEN b.revenue > 0 THEN (b.gross_margin * 100 / b.revenue)::float8 END AS margin_rate,
-                       CASE WHEN b.revenue > 0 AND b.revenue_prev > 0
-                            THEN (b.gross_margin * 100 / b.revenue
-                                  - b.gross_margin_prev * 100 / b.revenue_prev)::float8 END AS margin_trend,
-                       CASE WHEN b.revenue > 0
-                            THEN (b.pipeline_weighted * 100 * %(months)s / (%(cover_months)s * b.revenue))::float8
-                            WHEN b.pipeline_weighted > 0 THEN 100.0::float8 END AS pipeline_cover,
-                       CASE WHEN b.revenue > 0 THEN (b.overdue_amount * 100 * %(months)s / b.revenue)::float8
-                            WHEN b.overdue_amount > 0 THEN 100.0::float8
-                            ELSE 0.0::float8 END AS overdue_share,
-                       b.days_since_contact::float8 / b.contact_interval::float8 AS contact_ratio,
-                       (b.days_since_contact IS NULL OR b.days_since_contact > b.contact_interval) AS contact_overdue
-                  FROM base b
-            ),
-            scored AS (
-                -- OFFSET 0 keeps each step a fence: the sub-scores, their sums and the score are
-                -- computed once per account, not copied into every expression that uses them.
-                SELECT i.*, s.*, w.health_weight, w.health_points, hs.health_score, %(losses)s
-                  FROM inputs i
-                 CROSS JOIN LATERAL (SELECT %(subscores)s OFFSET 0) s
-                 CROSS JOIN LATERAL (
-                     SELECT %(weight_sum)s AS health_weight, %(point_sum)s AS health_points OFFSET 0
-                 ) w
-                 CROSS JOIN LATERAL (SELECT %(score)s AS health_score OFFSET 0) hs
-            ),
-            banded AS (
-                SELECT sc.*, %(band)s AS health_band,
-                       sc.health_score - p30.health_score AS health_change,
-                       prev_row.health_alert AS previous_alert
-                  FROM scored sc
-                  LEFT JOIN LATERAL (
-                      SELECT x.health_score FROM kam_kpi_snapshot x
-                       WHERE x.partner_id = sc.partner_id AND x.company_id = %(company)s
-                         AND x.date >= %(change_from)s AND x.date < %(date)s
-                       ORDER BY x.date LIMIT 1
-                  ) p30 ON true
-                  LEFT JOIN LATERAL (
-                      SELECT x.health_alert FROM kam_kpi_snapshot x
-                       WHERE x.partner_id = sc.partner_id AND x.company_id = %(company)s AND x.date < %(date)s
-                       ORDER BY x.date DESC LIMIT 1
-                  ) prev_row ON true
-            ),
-            alerted AS (
-                SELECT b.*,
-                       COALESCE(b.health_band = 'at_risk' OR b.health_change < -%(drop)s, false) AS health_alert
-                  FROM banded b
-            ),
-            final AS (
-                SELECT a.*,
-                       (%(alerts)s AND a.contact_overdue AND a.manager_id IS NOT NULL
-                        AND NOT EXISTS (SELECT 1 FROM mail_activity act
-                                         WHERE act.res_model = 'res.partner' AND act.res_id = a.partner_id
-                                           AND act.activity_type_id = %(contact_type)s AND act.active))
-                           AS notify_contact,
-                       (%(alerts)s AND a.health_alert AND NOT COALESCE(a.previous_alert, false)
-                        AND NOT EXISTS (SELECT 1 FROM mail_activity act
-                                         WHERE act.res_model = 'res.partner' AND act.res_id = a.partner_id
-                                           AND act.activity_type_id = %(health_type)s AND act.active))
-                           AS notify_health
-                  FROM alerted a
-            )
-            """,
-            company=company.id,
-            tiers=tiers,
-            date=date,
-            recent_from=recent_from,
-            window=Fact._figures_sql(company, window_from, window_to),
-            previous=Fact._figures_sql(company, prev_from, prev_to),
-            month=Fact._figures_sql(company, date.replace(day=1), date),
-            recent=Fact._figures_sql(company, recent_from, date),
-            opportunities=Figures._opportunities_sql(company.id),
-            open=Figures._open_at_sql("o", date),
-            last_contact=Figures._last_contact_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
-            overdue=Figures._overdue_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
-            satisfaction=Figures._satisfaction_sql(company.id, date, SQL("SELECT partner_id FROM scope")),
-            survey=self.env["survey.user_input"]._kam_survey_figures_sql(company, date),
-            plan_partners=list(plans),
-            plan_ids=[plan[0] for plan in plans.values()],
-            plan_progress=[plan[1] for plan in plans.values()],
-            plan_on_track=[plan[2] for plan in plans.values()],
-            plan_objectives=[plan[3] for plan in plans.values()],
-            revenue=money(SQL("win.revenue")),
-            revenue_prev=money(SQL("prev.revenue")),
-            revenue_mtd=money(SQL("mtd.revenue")),
-            gross_margin=money(SQL("win.gross_margin")),
-            gross_margin_prev=money(SQL("prev.gross_margin")),
-            cost_to_serve=money(SQL("win.cost_to_serve")),
-            net_contribution=money(SQL("win.net_contribution")),
-            pipeline=money(SQL("pipe.pipeline")),
-            pipeline_weighted=money(SQL("pipe.pipeline_weighted")),
-            won_amount=money(SQL("pipe.won_amount")),
-            overdue_amount=money(SQL("od.amount")),
-            interval_a=company.kam_contact_interval_a,
-            interval_b=company.kam_contact_interval_b,
-            months=company.kam_window_months,
-            cover_months=PIPELINE_COVER_MONTHS,
-            subscores=subscores,
-            weight_sum=health_rules.weight_sql("s", weights),
-            point_sum=health_rules.points_sql("s", weights),
-            score=health_rules.score_sql(weight, points),
-            losses=losses,
-            band=health_rules.band_sql(
-                SQL("sc.health_score"), company.kam_health_healthy_from, company.kam_health_risk_below
-            ),
-            change_from=date - timedelta(days=HEALTH_CHANGE_DAYS),
-            drop=company.kam_health_drop_points,
-            alerts=bool(alerts),
-            contact_type=contact_type.id,
-            health_type=health_type.id,
-        )
-
-    @api.model
-    def _flush_kpi_sources(self):
-        """Flush everything the daily statement reads."""
-        self.env["kam.account.fact"]._flush_sources()
-        self.env["survey.user_input"]._kam_flush_survey_sources()
-        for model in (
-            "res.partner",
-            "kam.classification",
-            "crm.lead",
-            "crm.stage",
-            "calendar.event",
-            "mail.message",
-            "mail.activity",
-            "account.move",
-            "kam.account.review",
-            self._name,
-        ):
-            self.env[model].flush_model()
-
-    @api.model
-    def _plan_progress(self, company, date):
-        """``{account id: (plan id, weighted score, objectives on track, objectives)}`` of the plans active
-        on ``date``, objectives judged on that day."""
-        plans = (
-            self.env["kam.account.plan"]
-            .sudo()
-            .with_context(kam_today=date)
-            .search(
-                [
-                    ("company_id", "=", company.id),
-                    ("state", "=", "active"),
-                    ("date_start", "<=", date),
-                    ("date_end", ">=", date),
-                ],
-                order="date_start desc, id desc",
-            )
-        )
-        if not plans:
-            return {}
-        statuses = {}
-        for objective in plans.objective_ids:
-            statuses.setdefault(objective.plan_id.id, []).append(objective.status)
-        progress = {}
-        for plan in plans:
-            # One active plan per account and day; keep the latest if data says otherwise.
-            plan_statuses = statuses.get(plan.id, [])
-            progress.setdefault(
-                plan.partner_id.id,
-                (
-                    plan.id,
-                    health_rules.plan_progress(plan_statuses),
-                    plan_statuses.count("on_track"),
-                    len(plan_statuses),
-                ),
-            )
-        return progress
 
     @api.model
     def _thin_snapshots(self, company, date):
@@ -926,213 +504,3 @@ class KamKpiSnapshot(models.Model):
         deleted = self.env.cr.rowcount
         self.invalidate_model()
         return deleted
-
-    # ------------------------------------------------------------------
-    # Alerts
-    # ------------------------------------------------------------------
-    @api.model
-    def _raise_alerts(self, company, date, rows):
-        """One activity per account for its KAM, and a note to the followers of a falling account."""
-        contact_type = self.env.ref("kam_management.mail_activity_type_kam_contact")
-        health_type = self.env.ref("kam_management.mail_activity_type_kam_health")
-        partners = self.env["res.partner"].browse([row["partner_id"] for row in rows])
-        users = self.env["res.users"].sudo().browse({row["manager_id"] for row in rows if row["manager_id"]})
-        partner_model = self.env["ir.model"]._get_id("res.partner")
-        labels = self._signal_labels()
-        band_labels = dict(self._fields["health_band"]._description_selection(self.env))
-        # Activities of both kinds go in separate batches: a batch with two activities of the
-        # same user on the same record subscribes them twice (mail.activity.create).
-        activities = {contact_type: [], health_type: []}
-        notes = {}
-        for row in rows:
-            partner = partners.browse(row["partner_id"])
-            user = users.browse(row["manager_id"]) if row["manager_id"] else users.browse()
-            lang = user.lang or self.env.lang
-            if row["notify_contact"]:
-                activities[contact_type].append(
-                    {
-                        "res_model_id": partner_model,
-                        "res_id": partner.id,
-                        "activity_type_id": contact_type.id,
-                        "user_id": user.id,
-                        "date_deadline": date,
-                        "summary": contact_type.with_context(lang=lang).summary,
-                        "note": self.with_context(lang=lang)._contact_note(row),
-                    }
-                )
-            if row["notify_health"]:
-                losses = {name: row[f"health_loss_{name}"] for name in SIGNAL_NAMES}
-                causes = ", ".join(labels[name] for name in health_rules.pulled_down_by(losses)[:3])
-                body = self._health_note(row, band_labels, causes)
-                notes[partner.id] = body
-                if user:
-                    activities[health_type].append(
-                        {
-                            "res_model_id": partner_model,
-                            "res_id": partner.id,
-                            "activity_type_id": health_type.id,
-                            "user_id": user.id,
-                            "date_deadline": date,
-                            "summary": health_type.with_context(lang=lang).summary,
-                            "note": body,
-                        }
-                    )
-        Activity = self.env["mail.activity"].sudo().with_context(mail_activity_quick_update=True)
-        for vals_list in activities.values():
-            if vals_list:
-                Activity.create(vals_list)
-        if notes:
-            for partner in partners.filtered(lambda p: p.id in notes):
-                row = next(r for r in rows if r["partner_id"] == partner.id)
-                recipients = partner.message_partner_ids.filtered(lambda p: not p.partner_share)
-                if row["manager_id"]:
-                    recipients |= users.browse(row["manager_id"]).partner_id
-                partner.sudo().message_post(
-                    body=notes[partner.id],
-                    subtype_xmlid="mail.mt_note",
-                    partner_ids=recipients.ids,
-                )
-        _logger.info(
-            "KPI snapshot of %s on %s: %s contact and %s health alerts",
-            company.name,
-            date,
-            sum(1 for row in rows if row["notify_contact"]),
-            len(notes),
-        )
-
-    @api.model
-    def _contact_note(self, row):
-        if row["days_since_contact"] is None:
-            return escape(_("No contact with this key account is on record yet."))
-        return escape(
-            _(
-                "%(days)s days since the last contact; a tier %(tier)s account is contacted every %(interval)s days.",
-                days=row["days_since_contact"],
-                tier=(row["tier"] or "").upper(),
-                interval=row["contact_interval"],
-            )
-        )
-
-    @api.model
-    def _health_note(self, row, band_labels, causes):
-        if row["health_change"] is not None and row["health_change"] < 0:
-            text = _(
-                "Key account health is %(score)s (%(band)s), %(change)s points in 30 days.",
-                score=row["health_score"],
-                band=band_labels.get(row["health_band"], ""),
-                change=row["health_change"],
-            )
-        else:
-            text = _(
-                "Key account health is %(score)s (%(band)s).",
-                score=row["health_score"],
-                band=band_labels.get(row["health_band"], ""),
-            )
-        if causes:
-            text = _("%(text)s Pulled down by: %(causes)s.", text=text, causes=causes)
-        return escape(text)
-
-    # ------------------------------------------------------------------
-    # Explanation
-    # ------------------------------------------------------------------
-    @api.model
-    def _signal_labels(self):
-        return {
-            "revenue_trend": _("Revenue trend"),
-            "margin_trend": _("Margin trend"),
-            "contact": _("Contact"),
-            "pipeline_cover": _("Pipeline cover"),
-            "overdue": _("Overdue receivables"),
-            "satisfaction": _("Satisfaction"),
-            "plan_progress": _("Weighted plan score"),
-        }
-
-    def _health_losses(self):
-        self.ensure_one()
-        return {name: self[f"health_loss_{name}"] for name in SIGNAL_NAMES}
-
-    def _signal_detail(self, name):
-        """What the figures behind a signal say, in words."""
-        self.ensure_one()
-        currency = self.currency_id
-        if name == "revenue_trend":
-            if not self.revenue_prev > 0:
-                return _("No revenue a year earlier: not counted.")
-            trend = format(self.revenue_trend, "+.0f")
-            return _("%(trend)s %% against the same months a year earlier.", trend=trend)
-        if name == "margin_trend":
-            if not (self.revenue > 0 and self.revenue_prev > 0):
-                return _("No revenue to compare margins with: not counted.")
-            return _(
-                "Gross margin %(rate)s %%, %(change)s points against a year earlier.",
-                rate=format(self.margin_rate, ".1f"),
-                change=format(self.margin_trend, "+.1f"),
-            )
-        if name == "contact":
-            if not self.last_contact_date:
-                return _("No contact on record.")
-            return _(
-                "%(days)s days since the last contact (%(date)s); expected every %(interval)s days.",
-                days=self.days_since_contact,
-                date=format_date(self.env, self.last_contact_date),
-                interval=self.contact_interval,
-            )
-        if name == "pipeline_cover":
-            if not (self.revenue > 0 or self.pipeline_weighted > 0):
-                return _("No revenue and no pipeline: not counted.")
-            return _(
-                "Weighted pipeline %(amount)s covers %(cover)s %% of three months of revenue.",
-                amount=format_amount(self.env, self.pipeline_weighted, currency),
-                cover=format(self.pipeline_cover, ".0f"),
-            )
-        if name == "overdue":
-            if not self.overdue_amount:
-                return _("Nothing overdue.")
-            return _(
-                "%(amount)s overdue, %(share)s %% of a month's revenue.",
-                amount=format_amount(self.env, self.overdue_amount, currency),
-                share=format(self.overdue_share, ".0f"),
-            )
-        if name == "satisfaction":
-            if self.satisfaction_source == "customer":
-                return _(
-                    "%(score)s/10 from the customer's %(count)s survey answers of the last 12 months "
-                    "(it replaces the KAM's assessment).",
-                    score=format(self.satisfaction, ".1f"),
-                    count=self.survey_answer_count,
-                )
-            if not self.review_date:
-                return _("No account review yet: not counted.")
-            return _(
-                "%(score)s/10 at the review of %(date)s.",
-                score=format(self.satisfaction, ".1f"),
-                date=format_date(self.env, self.review_date),
-            )
-        if not self.plan_id:
-            return _("No active account plan: not counted.")
-        if not self.plan_objective_count:
-            return _("The active account plan has no objective: not counted.")
-        return _(
-            "%(on_track)s of %(total)s objectives on track; at risk counts half: %(score)s %%.",
-            on_track=self.plan_on_track_count,
-            total=self.plan_objective_count,
-            score=format(self.plan_progress, ".0f"),
-        )
-
-    def _render_explanation(self, losses, labels):
-        if not self.health_band:
-            return False
-        rows = [
-            Markup("<tr><td>%s</td><td class='text-end %s'>%s</td><td class='text-muted'>%s</td></tr>")
-            % (
-                labels[name],
-                "text-danger fw-bold" if losses[name] >= 5 else "",
-                f"−{losses[name]:.1f}" if losses[name] >= 0.05 else "0",
-                self._signal_detail(name),
-            )
-            for name in sorted(SIGNAL_NAMES, key=lambda n: -losses[n])
-        ]
-        return Markup(
-            "<table class='table table-sm o_kam_health_explanation'><thead><tr><th>%s</th>"
-            "<th class='text-end'>%s</th><th>%s</th></tr></thead><tbody>%s</tbody></table>"
-        ) % (_("Signal"), _("Points lost"), _("Why"), Markup("").join(rows))
