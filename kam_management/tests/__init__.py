@@ -28,3 +28,4 @@ from . import test_survey_tour
 from . import test_survey_reports
 from . import test_settings
 from . import test_kam_menus
+from . import test_kpi_statement
