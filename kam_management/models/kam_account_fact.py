@@ -168,7 +168,8 @@ class KamAccountFact(models.Model):
         )
         company_ids = [company_id for (company_id,) in cr.fetchall()]
         if company_ids:
-            self._refresh_window(self.env["res.company"].browse(company_ids))
+            written = self._refresh_window(self.env["res.company"].browse(company_ids))
+            self._analyze_if_grown(written, WINDOW_TABLE)
 
     def _compute_account(self):
         rows = (
@@ -413,7 +414,7 @@ class KamAccountFact(models.Model):
         companies = companies if companies is not None else self.env["res.company"].sudo().search([])
         self.env["kam.figures"]._flush_sources()
         self.flush_model()
-        written = 0
+        written = window_written = 0
         for company in companies:
             # The same lock as the classification run's: one writer of a company's figures.
             self.env.cr.execute(
@@ -433,23 +434,27 @@ class KamAccountFact(models.Model):
             old_splits = set(self._splits(previous)) if previous[0] else set()
             # Months whose cut changed: every customer's rows there are computed again.
             months = sorted({day.replace(day=1) for day in old_splits.symmetric_difference(splits)})
-            written += self._refresh_company(
+            company_written, partners = self._refresh_company(
                 company, company_window, splits, None if rebuild else since, months, previous if previous[0] else None
             )
-        self._refresh_window(companies)
+            written += company_written
+            if partners is None or partners:
+                window_written += self._refresh_window(company, partners)
         self._analyze_if_grown(written)
+        self._analyze_if_grown(window_written, WINDOW_TABLE)
         self.invalidate_model()
         return written
 
     @api.model
-    def _analyze_if_grown(self, written):
-        """Refresh the table's statistics after a refresh that wrote a large share of it (a
-        rebuild): planned with the statistics of an empty table, the analysis's pivot sorts
-        its rows on disk instead of hashing them in parallel."""
-        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", self._table))
+    def _analyze_if_grown(self, written, table=None):
+        """Refresh the statistics of ``table`` (the monthly rows' by default) after a refresh
+        that wrote a large share of it (a rebuild): planned with the statistics of an empty
+        table, the analysis's pivot sorts its rows on disk instead of hashing them in parallel."""
+        table = table or self._table
+        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", table))
         estimate = self.env.cr.fetchone()[0]
         if written > ANALYZE_SHARE * max(estimate, 0) + ANALYZE_MIN_ROWS:
-            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
 
     @api.model
     def _touched_sql(self, company, since):
@@ -538,7 +543,7 @@ class KamAccountFact(models.Model):
                         SELECT o.* FROM kam_account_fact o WHERE o.company_id = %(company)s AND %(old_scope)s
                     ),
                     joined AS MATERIALIZED (
-                        SELECT o.id AS old_id, n.*,
+                        SELECT o.id AS old_id, o.partner_id AS old_partner_id, n.*,
                                (%(o_values)s) IS DISTINCT FROM (%(n_values)s) AS differs
                           FROM old o
                           FULL JOIN new n ON n.partner_id = o.partner_id AND n.date = o.date
@@ -588,7 +593,11 @@ class KamAccountFact(models.Model):
                     )
                     SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM changed)
                            + (SELECT count(*) FROM added) + (SELECT count(*) FROM kept),
-                           (SELECT count(*) FROM cleared), (SELECT count(*) FROM state)
+                           (SELECT count(*) FROM cleared), (SELECT count(*) FROM state),
+                           -- The customers whose window row must follow.
+                           (SELECT COALESCE(array_agg(DISTINCT COALESCE(j.partner_id, j.old_partner_id)), '{}')
+                              FROM joined j
+                             WHERE j.old_id IS NULL OR j.partner_id IS NULL OR j.differs)
                     """,
                     touched=touched,
                     rows=rows,
@@ -617,15 +626,18 @@ class KamAccountFact(models.Model):
                     j_columns=SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
                 )
             )
-            written = self.env.cr.fetchone()[0]
-        return written
+            written, _cleared, _state, partners = self.env.cr.fetchone()
+        # Where the window moved (or every row was computed again), every window row may change.
+        if since is None or previous is None or tuple(previous) != tuple(window):
+            partners = None
+        return written, partners
 
     @api.model
-    def _refresh_window(self, companies):
+    def _refresh_window(self, companies, partners=None):
         """Bring the window's rows of ``companies`` (``WINDOW_TABLE``) in line with their monthly
         rows in the classification window and with the accounts' classification rows: one
-        statement per company that deletes, updates and inserts only the rows that differ.
-        Returns the rows written."""
+        statement per company that deletes, updates and inserts only the rows that differ; only
+        those of the customers ``partners`` (ids) when given. Returns the rows written."""
         self.env["kam.classification"].flush_model(["company_id", "partner_id", *ACCOUNT_FIELDS])
         self.flush_model()
         window = SQL.identifier(WINDOW_TABLE)
@@ -639,7 +651,7 @@ class KamAccountFact(models.Model):
                         SELECT f.partner_id, min(f.currency_id) AS currency_id, count(*)::int AS row_count,
                                %(sums)s
                           FROM kam_account_fact f
-                         WHERE f.company_id = %(company)s AND f.in_window
+                         WHERE f.company_id = %(company)s AND f.in_window AND %(f_scope)s
                          GROUP BY f.partner_id
                     ),
                     new AS (
@@ -649,7 +661,7 @@ class KamAccountFact(models.Model):
                     ),
                     joined AS MATERIALIZED (
                         SELECT o.id AS old_id, n.*, (%(o_values)s) IS DISTINCT FROM (%(n_values)s) AS differs
-                          FROM (SELECT * FROM %(window)s WHERE company_id = %(company)s) o
+                          FROM (SELECT * FROM %(window)s WHERE company_id = %(company)s AND %(o_scope)s) o
                           FULL JOIN new n ON n.partner_id = o.partner_id
                     ),
                     gone AS (
@@ -675,6 +687,8 @@ class KamAccountFact(models.Model):
                     """,
                     company=company.id,
                     window=window,
+                    f_scope=SQL("f.partner_id = ANY(%s)", partners) if partners is not None else SQL("true"),
+                    o_scope=SQL("partner_id = ANY(%s)", partners) if partners is not None else SQL("true"),
                     sums=SQL(", ").join(
                         SQL("SUM(f.%s) AS %s", SQL.identifier(name), SQL.identifier(name)) for name in STORED_MEASURES
                     ),

@@ -21,6 +21,24 @@ class TestAccountFact(CostCommon):
     def _rows(self, partner):
         return self.Fact.search([("company_id", "=", self.company.id), ("partner_id", "=", partner.id)])
 
+    def _assert_window_agrees(self):
+        """Each window row is the sum of its customer's monthly rows in the window, and each
+        customer with such rows has one."""
+        self.env.flush_all()
+        query = (
+            "SELECT partner_id, count(*), sum(revenue), sum(cost_to_serve), sum(visit_count) FROM kam_account_fact "
+            "WHERE company_id = %s AND in_window GROUP BY partner_id ORDER BY partner_id"
+        )
+        self.env.cr.execute(query, [self.company.id])
+        monthly = self.env.cr.fetchall()
+        self.env.cr.execute(
+            "SELECT partner_id, row_count, revenue, cost_to_serve, visit_count FROM kam_account_fact_window "
+            "WHERE company_id = %s ORDER BY partner_id",
+            [self.company.id],
+        )
+        self.assertEqual(self.env.cr.fetchall(), monthly)
+        self.assertTrue(monthly)
+
     def _window_sum(self, partner, figure="revenue"):
         return sum(self._rows(partner).filtered("in_window").mapped(figure))
 
@@ -60,6 +78,7 @@ class TestAccountFact(CostCommon):
             [(date(2025, 6, 1), 30.0, False), (date(2026, 3, 1), 5.0, True)],
         )
         self.assertEqual(self._row(customer).revenue, 5.0)
+        self._assert_window_agrees()
 
     def test_refresh_follows_the_documents(self):
         """A new invoice, a visit moved to another customer and a deleted cost entry show in
@@ -79,6 +98,7 @@ class TestAccountFact(CostCommon):
         self.assertEqual((self._window_sum(first, "visit_count"), self._window_sum(first, "other_cost")), (0, 0.0))
         self.assertEqual(self._window_sum(second, "visit_count"), 1)
         self.assertEqual(self._window_sum(second, "cost_to_serve"), 190.0)
+        self._assert_window_agrees()
 
     def test_people_of_a_row(self):
         """A row names the document's salesperson and the account's Key Account Manager (today's:
@@ -108,6 +128,7 @@ class TestAccountFact(CostCommon):
         self.Fact._refresh(self.company, rebuild=True)
         after = sorted((row.date, row.user_id.id, row.revenue, row.cost_to_serve) for row in self._rows(customer))
         self.assertEqual(after, before)
+        self._assert_window_agrees()
 
     def test_only_directors_refresh_and_nobody_writes_facts(self):
         """A Key Account Manager reads the analysis; refreshing it is a director's job, and
