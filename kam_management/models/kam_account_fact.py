@@ -40,6 +40,9 @@ class KamAccountFact(models.Model):
     The account's tier, quadrant and Key Account Manager are its current ones, those of its
     classification row; the salesperson is the document's.
     Kept current by ``_refresh``: the classification run, the daily KPI run and on demand.
+
+    The classification window is also kept summed per customer (``WINDOW_TABLE``): the
+    analysis's groups by account over the window read those rows (``_read_group``).
     """
 
     _name = "kam.account.fact"
@@ -441,7 +444,8 @@ class KamAccountFact(models.Model):
             if partners is None or partners:
                 window_written += self._refresh_window(company, partners)
         self._analyze_if_grown(written)
-        self._analyze_if_grown(window_written, WINDOW_TABLE)
+        if window_written:
+            self._analyze_if_grown(window_written, WINDOW_TABLE)
         self.invalidate_model()
         return written
 
