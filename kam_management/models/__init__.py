@@ -1,4 +1,5 @@
 from . import res_company
+from . import kam_settings_mixin
 from . import res_config_settings
 from . import kam_settings
 from . import kam_settings_log

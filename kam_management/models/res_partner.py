@@ -498,6 +498,12 @@ class ResPartner(models.Model):
         groups=KAM_GROUP,
         help="The service levels never change this customer's pricelist or payment terms in this company.",
     )
+    kam_contact_interval = fields.Integer(
+        related="kam_service_level_id.contact_interval", string="Contact every (days)", groups=KAM_GROUP
+    )
+    kam_survey_months = fields.Integer(
+        related="kam_service_level_id.survey_months", string="Survey every (months)", groups=KAM_GROUP
+    )
 
     @api.depends_context("company")
     def _compute_kam_service_level(self):

@@ -91,7 +91,7 @@ class TestKamSettings(KamCommon):
             {"kam_window_months": 0},
             {"kam_value_line": 0.0},
             {"kam_health_healthy_from": 40.0},
-            {"kam_contact_interval_a": 0},
+            {"kam_survey_reminder_days": -1},
             {"kam_max_key_accounts": 0},
         ]
         rates_before = self.env["kam.cost.rate"].search_count([])

@@ -14,11 +14,17 @@ class TestSurveyCadence(SurveyCommon):
     """The daily job invites the accounts that are due by tier, never twice inside the cadence,
     and reminds non-respondents once."""
 
+    def _cadence(self, **months):
+        """The survey cadence of each tier, on the company's service levels, as a director sets it."""
+        self.env["kam.service.level"].with_user(self.director).create(
+            [{"company_id": self.company.id, "tier": tier, "survey_months": value} for tier, value in months.items()]
+        )
+
     def _mails(self, answers):
         return self.env["mail.mail"].search([("model", "=", "survey.user_input"), ("res_id", "in", answers.ids)])
 
     def test_due_invited_once_then_reminded_once(self):
-        self.company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 0})
+        self._cadence(a=6, b=0)
         now = self.env.cr.now()
         due = self.env["kam.survey.due"].search([("company_id", "=", self.company.id)])
         self.assertEqual(
@@ -54,7 +60,7 @@ class TestSurveyCadence(SurveyCommon):
 
     def test_cadence_queries_do_not_grow_with_accounts(self):
         """One batch for every due account: the query count is the same for 2 and for 8 accounts."""
-        self.company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 6})
+        self._cadence(a=6, b=6)
         now = self.env.cr.now()
 
         def count(extra):
