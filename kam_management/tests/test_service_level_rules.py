@@ -11,7 +11,7 @@ MIGRATION = "kam_management/migrations/18.0.1.1.0/post-migrate.py"
 
 
 @tagged("post_install", "-at_install")
-class TestTierRules(KamCommon):
+class TestServiceLevelRules(KamCommon):
     """What a tier gets beyond its terms lives on its service level: how often its accounts are
     contacted and surveyed, and whether they need a Key Account Manager."""
 
@@ -129,7 +129,7 @@ class TestTierRules(KamCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestTierRulesKpi(KpiCommon):
+class TestServiceLevelRulesKpi(KpiCommon):
     """The daily snapshot reads each account's contact interval from its tier's service level."""
 
     def test_contact_interval_of_the_tier(self):
