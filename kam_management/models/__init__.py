@@ -28,6 +28,7 @@ from . import kam_account_fact
 from . import kam_kpi_snapshot
 from . import res_partner
 from . import crm_lead
+from . import sale_order
 from . import calendar_event
 from . import mail_activity
 from . import survey_survey

@@ -72,3 +72,24 @@ class CrmLead(models.Model):
     def action_view_kam_plans(self):
         self.ensure_one()
         return self.env["kam.account.plan"]._action_for_account(self.partner_id.commercial_partner_id)
+
+    # ------------------------------------------------------------------
+    # Service levels
+    # ------------------------------------------------------------------
+    @api.depends("partner_id")
+    def _compute_team_id(self):
+        """An open opportunity of a customer whose tier's service level names a sales team gets
+        that team, unless the team was chosen (``default_team_id``)."""
+        super()._compute_team_id()
+        if self.env.context.get("default_team_id"):
+            return
+        leads = self.filtered(
+            lambda lead: lead.type == "opportunity" and lead.partner_id and lead.active and not lead.stage_id.is_won
+        )
+        teams = self.env["kam.service.level"]._teams_of_customers(
+            (lead.partner_id.id, (lead.company_id or self.env.company).id) for lead in leads
+        )
+        for lead in leads:
+            team_id = teams.get((lead.partner_id.id, (lead.company_id or self.env.company).id))
+            if team_id and lead.team_id.id != team_id:
+                lead.team_id = team_id

@@ -66,6 +66,13 @@ class KamServiceLevel(models.Model):
         domain="[('company_id', 'in', (company_id, False))]",
         help="Set on the customers that gain the tier; empty leaves their payment terms alone.",
     )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales team",
+        domain="[('company_id', 'in', (company_id, False))]",
+        help="New quotations and opportunities of the tier's customers get this sales team, unless one is "
+        "chosen; empty: the salesperson's team, as usual. Confirmed orders keep theirs.",
+    )
     activity_plan_id = fields.Many2one(
         "mail.activity.plan",
         string="Plan on gaining the tier",
@@ -81,7 +88,7 @@ class KamServiceLevel(models.Model):
         "(a hand-over plan).",
     )
     contact_interval = fields.Integer(
-        string="Contact every (days)",
+        string="Contact interval (days)",
         compute="_compute_tier_defaults",
         store=True,
         readonly=False,
@@ -151,10 +158,10 @@ class KamServiceLevel(models.Model):
                     )
                 )
 
-    @api.constrains("company_id", "pricelist_id", "payment_term_id", "activity_plan_id", "demotion_plan_id")
+    @api.constrains("company_id", "pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id")
     def _check_company_terms(self):
         for level in self:
-            for name in ("pricelist_id", "payment_term_id", "activity_plan_id", "demotion_plan_id"):
+            for name in ("pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id"):
                 value = level[name]
                 if value and value.company_id and value.company_id != level.company_id:
                     raise ValidationError(
@@ -230,6 +237,34 @@ class KamServiceLevel(models.Model):
             defaults=defaults,
             where=where,
         )
+
+    @api.model
+    def _teams_of_customers(self, pairs):
+        """``{(partner id, company id): sales team id}`` for the ``(partner id, company id)`` pairs
+        whose customer's tier in that company has a service level with a sales team; one query."""
+        pairs = {(partner_id, company_id) for partner_id, company_id in pairs if partner_id and company_id}
+        if not pairs:
+            return {}
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env["kam.classification"].flush_model(["company_id", "partner_id", "tier"])
+        self.flush_model(["company_id", "tier", "team_id"])
+        partner_ids, company_ids = zip(*pairs, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT x.partner_id, x.company_id, l.team_id
+                  FROM unnest(%s::int[], %s::int[]) AS x(partner_id, company_id)
+                  JOIN res_partner p ON p.id = x.partner_id
+                  LEFT JOIN kam_classification k ON k.company_id = x.company_id
+                                                AND k.partner_id = p.commercial_partner_id
+                  JOIN kam_service_level l ON l.company_id = x.company_id AND l.tier = COALESCE(k.tier, 'none')
+                 WHERE l.team_id IS NOT NULL
+                """,
+                list(partner_ids),
+                list(company_ids),
+            )
+        )
+        return {(partner_id, company_id): team_id for partner_id, company_id, team_id in self.env.cr.fetchall()}
 
     @api.model
     def _adopt_tier_rules(self, rules_by_company):

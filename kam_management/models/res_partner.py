@@ -499,7 +499,7 @@ class ResPartner(models.Model):
         help="The service levels never change this customer's pricelist or payment terms in this company.",
     )
     kam_contact_interval = fields.Integer(
-        related="kam_service_level_id.contact_interval", string="Contact every (days)", groups=KAM_GROUP
+        related="kam_service_level_id.contact_interval", string="Contact interval (days)", groups=KAM_GROUP
     )
     kam_survey_months = fields.Integer(
         related="kam_service_level_id.survey_months", string="Survey every (months)", groups=KAM_GROUP

@@ -1,6 +1,6 @@
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.migration import load_script
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists
 
@@ -165,3 +165,73 @@ class TestServiceLevelRulesKpi(KpiCommon):
         row = self._snapshot(self.small)
         self.assertEqual((row.tier, row.contact_interval, row.contact_overdue), ("b", 20, True))
         self.assertEqual(self._snapshot(self.second).contact_interval, 30, "tier A keeps its default")
+
+
+@tagged("post_install", "-at_install")
+class TestServiceLevelTeam(KamCommon):
+    """A tier's service level may name the sales team of its customers' new quotations and
+    opportunities; a team chosen on purpose, and confirmed orders, are left alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Team = cls.env["crm.team"]
+        cls.team_sales = Team.create({"name": "Field sales", "company_id": cls.company.id})
+        cls.team_sales.member_ids = cls.salesman
+        cls.team_key = Team.create({"name": "Key accounts desk", "company_id": cls.company.id})
+        cls.team_other = Team.create({"name": "Inside sales", "company_id": cls.company.id})
+        cls.env["kam.service.level"].create({"company_id": cls.company.id, "tier": "a", "team_id": cls.team_key.id})
+        cls.key = cls._customer("Team Key Account", user_id=cls.salesman.id)
+        cls.small = cls._customer("Team Small Account", user_id=cls.salesman.id)
+        cls.env["kam.classification"].create(
+            [
+                {"company_id": cls.company.id, "partner_id": cls.key.id, "tier": "a"},
+                {"company_id": cls.company.id, "partner_id": cls.small.id, "tier": "c"},
+            ]
+        )
+        cls.product = cls.env["product.product"].create({"name": "Gadget", "list_price": 10})
+
+    def _quotation(self, partner, **context):
+        form = Form(self.env["sale.order"].with_user(self.salesman).with_context(**context))
+        form.partner_id = partner
+        with form.order_line.new() as line:
+            line.product_id = self.product
+        return form.save()
+
+    def test_quotation_of_the_tier_gets_its_team(self):
+        self.assertEqual(self._quotation(self.key).team_id, self.team_key)
+        self.assertEqual(self._quotation(self.small).team_id, self.team_sales, "C names no team: the salesperson's")
+        contact = self.env["res.partner"].create({"name": "Key Buyer", "parent_id": self.key.id})
+        self.assertEqual(self._quotation(contact).team_id, self.team_key, "a contact buys for its company")
+
+    def test_chosen_team_wins(self):
+        order = self._quotation(self.key, default_team_id=self.team_other.id)
+        self.assertEqual(order.team_id, self.team_other)
+
+    def test_confirmed_order_keeps_its_team(self):
+        order = self._quotation(self.small)
+        order.action_confirm()
+        self.env["kam.classification"].search([("partner_id", "=", self.small.id)]).tier = "a"
+        order.user_id = self.salesman
+        order.partner_id = self.small
+        self.assertEqual(order.team_id, self.team_sales, "confirmed before the tier gave it a team")
+
+    def test_opportunity_of_the_tier_gets_its_team(self):
+        lead = (
+            self.env["crm.lead"]
+            .with_user(self.salesman)
+            .create({"name": "Big deal", "type": "opportunity", "partner_id": self.key.id, "user_id": self.salesman.id})
+        )
+        self.assertEqual(lead.team_id, self.team_key)
+        other = self.env["crm.lead"].create(
+            {"name": "Small deal", "type": "opportunity", "partner_id": self.small.id, "user_id": self.salesman.id}
+        )
+        self.assertEqual(other.team_id, self.team_sales)
+
+    def test_team_of_another_company_is_refused(self):
+        company_2 = self.env["res.company"].create({"name": "KAM Team Co"})
+        foreign = self.env["crm.team"].create({"name": "Elsewhere", "company_id": company_2.id})
+        level = self.env["kam.service.level"].search([("company_id", "=", self.company.id), ("tier", "=", "a")])
+        with self.assertRaisesRegex(ValidationError, "belongs to KAM Team Co"), self.env.cr.savepoint():
+            level.team_id = foreign
+        self.assertEqual(level.team_id, self.team_key)
