@@ -70,8 +70,9 @@ class KamServiceLevel(models.Model):
         "crm.team",
         string="Sales team",
         domain="[('company_id', 'in', (company_id, False))]",
-        help="New quotations and opportunities of the tier's customers get this sales team, unless one is "
-        "chosen; empty: the salesperson's team, as usual. Confirmed orders keep theirs.",
+        help="The default sales team of new quotations and opportunities of the tier's customers: kept when "
+        "their salesperson belongs to it or to no team, as Odoo does with a default team. Empty: the "
+        "salesperson's team, as usual. Confirmed orders keep theirs.",
     )
     activity_plan_id = fields.Many2one(
         "mail.activity.plan",

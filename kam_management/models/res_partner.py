@@ -499,10 +499,10 @@ class ResPartner(models.Model):
         help="The service levels never change this customer's pricelist or payment terms in this company.",
     )
     kam_contact_interval = fields.Integer(
-        related="kam_service_level_id.contact_interval", string="Contact interval (days)", groups=KAM_GROUP
+        string="Contact interval (days)", compute="_compute_kam_service_level", groups=KAM_GROUP
     )
     kam_survey_months = fields.Integer(
-        related="kam_service_level_id.survey_months", string="Survey every (months)", groups=KAM_GROUP
+        string="Survey every (months)", compute="_compute_kam_service_level", groups=KAM_GROUP
     )
 
     @api.depends_context("company")
@@ -518,7 +518,10 @@ class ResPartner(models.Model):
         by_tier = {level.tier: level for level in levels}
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id)
-            partner.kam_service_level_id = by_tier.get((row.tier if row else False) or "none", levels.browse())
+            level = by_tier.get((row.tier if row else False) or "none", levels.browse())
+            partner.kam_service_level_id = level
+            partner.kam_contact_interval = level.contact_interval
+            partner.kam_survey_months = level.survey_months
             partner.kam_keep_terms = bool(row and row.keep_terms)
 
     def _inverse_kam_keep_terms(self):

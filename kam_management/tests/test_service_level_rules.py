@@ -1,8 +1,11 @@
+from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.modules.migration import load_script
 from odoo.tests import Form, tagged
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists
+
+from odoo.addons.mail.tests.common import mail_new_test_user
 
 from .common import KamCommon
 from .kpi_common import KpiCommon
@@ -169,17 +172,28 @@ class TestServiceLevelRulesKpi(KpiCommon):
 
 @tagged("post_install", "-at_install")
 class TestServiceLevelTeam(KamCommon):
-    """A tier's service level may name the sales team of its customers' new quotations and
-    opportunities; a team chosen on purpose, and confirmed orders, are left alone."""
+    """A tier's service level may name the default sales team of its customers' new quotations
+    and opportunities; a team chosen on purpose, a salesperson's own team (as Odoo does with any
+    default team) and confirmed orders are left alone."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         Team = cls.env["crm.team"]
-        cls.team_sales = Team.create({"name": "Field sales", "company_id": cls.company.id})
-        cls.team_sales.member_ids = cls.salesman
-        cls.team_key = Team.create({"name": "Key accounts desk", "company_id": cls.company.id})
-        cls.team_other = Team.create({"name": "Inside sales", "company_id": cls.company.id})
+        cls.team_sales = Team.create({"name": "Field sales", "company_id": cls.company.id, "sequence": 1})
+        cls.team_key = Team.create({"name": "Key accounts desk", "company_id": cls.company.id, "sequence": 50})
+        cls.team_other = Team.create({"name": "Inside sales", "company_id": cls.company.id, "sequence": 60})
+        # Sam belongs to no team; Fiona belongs to the field sales team.
+        cls.env["crm.team.member"].search([("user_id", "=", cls.salesman.id)]).unlink()
+        cls.member = mail_new_test_user(
+            cls.env,
+            login="kam_field_seller",
+            name="Field Fiona",
+            groups="base.group_user,sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
+        cls.team_sales.member_ids = cls.member
         cls.env["kam.service.level"].create({"company_id": cls.company.id, "tier": "a", "team_id": cls.team_key.id})
         cls.key = cls._customer("Team Key Account", user_id=cls.salesman.id)
         cls.small = cls._customer("Team Small Account", user_id=cls.salesman.id)
@@ -191,42 +205,54 @@ class TestServiceLevelTeam(KamCommon):
         )
         cls.product = cls.env["product.product"].create({"name": "Gadget", "list_price": 10})
 
-    def _quotation(self, partner, **context):
-        form = Form(self.env["sale.order"].with_user(self.salesman).with_context(**context))
+    def _quotation(self, partner, user=None, **context):
+        form = Form(self.env["sale.order"].with_user(user or self.salesman).with_context(**context))
         form.partner_id = partner
+        if user:
+            form.user_id = user
         with form.order_line.new() as line:
             line.product_id = self.product
         return form.save()
 
     def test_quotation_of_the_tier_gets_its_team(self):
         self.assertEqual(self._quotation(self.key).team_id, self.team_key)
-        self.assertEqual(self._quotation(self.small).team_id, self.team_sales, "C names no team: the salesperson's")
+        small = self._quotation(self.small)
+        self.assertNotEqual(small.team_id, self.team_key, "C names no team: Odoo's default")
         contact = self.env["res.partner"].create({"name": "Key Buyer", "parent_id": self.key.id})
         self.assertEqual(self._quotation(contact).team_id, self.team_key, "a contact buys for its company")
 
-    def test_chosen_team_wins(self):
-        order = self._quotation(self.key, default_team_id=self.team_other.id)
-        self.assertEqual(order.team_id, self.team_other)
+    def test_chosen_team_and_own_team_win(self):
+        self.assertEqual(self._quotation(self.key, default_team_id=self.team_other.id).team_id, self.team_other)
+        self.assertEqual(self._quotation(self.key, user=self.member).team_id, self.team_sales, "Fiona's own team")
+        order = self._quotation(self.small)
+        order.team_id = self.team_other
+        order.partner_id = self.key
+        self.assertEqual(order.team_id, self.team_other, "chosen on the quotation")
 
     def test_confirmed_order_keeps_its_team(self):
         order = self._quotation(self.small)
+        team = order.team_id
         order.action_confirm()
         self.env["kam.classification"].search([("partner_id", "=", self.small.id)]).tier = "a"
+        order.user_id = self.env.user
         order.user_id = self.salesman
-        order.partner_id = self.small
-        self.assertEqual(order.team_id, self.team_sales, "confirmed before the tier gave it a team")
+        self.assertNotEqual(order.team_id, self.team_key)
+        self.assertEqual(order.team_id, team)
 
     def test_opportunity_of_the_tier_gets_its_team(self):
-        lead = (
-            self.env["crm.lead"]
-            .with_user(self.salesman)
-            .create({"name": "Big deal", "type": "opportunity", "partner_id": self.key.id, "user_id": self.salesman.id})
+        Lead = self.env["crm.lead"].with_user(self.salesman)
+        lead = Lead.create(
+            {"name": "Big deal", "type": "opportunity", "partner_id": self.key.id, "user_id": self.salesman.id}
         )
         self.assertEqual(lead.team_id, self.team_key)
-        other = self.env["crm.lead"].create(
+        other = Lead.create(
             {"name": "Small deal", "type": "opportunity", "partner_id": self.small.id, "user_id": self.salesman.id}
         )
-        self.assertEqual(other.team_id, self.team_sales)
+        self.assertNotEqual(other.team_id, self.team_key)
+        chosen = Lead.with_context(default_team_id=self.team_other.id).create(
+            {"name": "Chosen", "type": "opportunity", "partner_id": self.key.id, "user_id": self.salesman.id}
+        )
+        self.assertEqual(chosen.team_id, self.team_other)
 
     def test_team_of_another_company_is_refused(self):
         company_2 = self.env["res.company"].create({"name": "KAM Team Co"})
