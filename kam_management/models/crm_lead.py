@@ -88,7 +88,7 @@ class CrmLead(models.Model):
         opportunities = self.filtered(
             lambda lead: lead.type == "opportunity" and lead.partner_id and lead.active and not lead.stage_id.is_won
         )
-        opportunity_ids = set(opportunities.ids)
+        opportunity_ids = set(opportunities._ids)
         level_teams = self.env["kam.service.level"]._teams_of_customers(
             (lead.partner_id.id, (lead.company_id or self.env.company).id) for lead in opportunities
         )

@@ -19,7 +19,7 @@ class SaleOrder(models.Model):
         if self.env.context.get("default_team_id"):
             return super()._compute_team_id()
         quotations = self.filtered(lambda order: order.state in ("draft", "sent") and order.partner_id)
-        quotation_ids = set(quotations.ids)
+        quotation_ids = set(quotations._ids)
         level_teams = self.env["kam.service.level"]._teams_of_customers(
             (order.partner_id.id, order.company_id.id) for order in quotations
         )

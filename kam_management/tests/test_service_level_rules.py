@@ -230,7 +230,7 @@ class TestServiceLevelTeam(KamCommon):
         self.assertEqual(order.team_id, self.team_other, "chosen on the quotation")
 
     def test_confirmed_order_keeps_its_team(self):
-        order = self._quotation(self.small)
+        order = self._quotation(self.small).with_user(self.env.user)
         team = order.team_id
         order.action_confirm()
         self.env["kam.classification"].search([("partner_id", "=", self.small.id)]).tier = "a"
