@@ -398,8 +398,8 @@ class KamServiceLevel(models.Model):
         """Apply the levels of ``company`` to the customers of ``source`` (see ``_terms_sql``).
 
         Set-based and constant in queries: one statement decides every term, then one UPDATE
-        per term writes the customers (and their contacts, as Odoo passes commercial terms
-        on), one remembers what was applied, one records it in the history lines. Returns the
+        writes every term on the customers (and their contacts, as Odoo passes commercial
+        terms on), one remembers what was applied, one records it in the history lines. Returns the
         number of terms applied and kept.
         """
         self._flush_term_sources()
@@ -413,26 +413,45 @@ class KamServiceLevel(models.Model):
         )
         cr.execute(SQL("ANALYZE kam_service_terms"))
         key = str(company.id)
-        for term, column, _table, _applied in TERMS:
+
+        def value(term, column):
             if column in COMPANY_DEPENDENT:
-                value = SQL(
-                    "COALESCE(p.%s, '{}'::jsonb) || jsonb_build_object(%s, t.new_id)", SQL.identifier(column), key
+                return SQL(
+                    "COALESCE(p.%s, '{}'::jsonb) || jsonb_build_object(%s, t.%s)",
+                    SQL.identifier(column),
+                    key,
+                    SQL.identifier(term),
                 )
-            else:
-                value = SQL("t.new_id")
-            cr.execute(
-                SQL(
-                    """
-                    UPDATE res_partner p
-                       SET %(column)s = %(value)s
-                      FROM kam_service_terms t
-                     WHERE t.term = %(term)s AND t.action = 'apply' AND p.commercial_partner_id = t.partner_id
-                    """,
-                    column=SQL.identifier(column),
-                    value=value,
-                    term=term,
-                )
+            return SQL("t.%s", SQL.identifier(term))
+
+        # One UPDATE for every term: each customer row (and its contacts) is rewritten once,
+        # not once per term.
+        cr.execute(
+            SQL(
+                """
+                UPDATE res_partner p
+                   SET %(assignments)s
+                  FROM (SELECT partner_id, %(aggregates)s
+                          FROM kam_service_terms
+                         WHERE action = 'apply'
+                         GROUP BY partner_id) t
+                 WHERE p.commercial_partner_id = t.partner_id
+                """,
+                assignments=SQL(", ").join(
+                    SQL(
+                        "%(column)s = CASE WHEN t.%(term)s IS NULL THEN p.%(column)s ELSE %(value)s END",
+                        column=SQL.identifier(column),
+                        term=SQL.identifier(term),
+                        value=value(term, column),
+                    )
+                    for term, column, _table, _applied in TERMS
+                ),
+                aggregates=SQL(", ").join(
+                    SQL("MAX(new_id) FILTER (WHERE term = %s) AS %s", term, SQL.identifier(term))
+                    for term, _column, _table, _applied in TERMS
+                ),
             )
+        )
         # What the levels applied is what a later application compares the customer's terms with.
         cr.execute(
             SQL(
