@@ -234,6 +234,22 @@ class TestKamSettings(KamCommon):
         self.assertEqual(screen_fields - {"company_id"}, page_fields)
         self.assertTrue(self.director.has_group(DIRECTOR_GROUP))
 
+    def test_settings_declared_once(self):
+        """Both screens take their key-account fields from one mixin, and the per-tier rules
+        are no company setting any more: they live on the service levels, which both screens
+        open."""
+        settings = set(self.env["res.company"]._kam_setting_fields())
+        mixin = {
+            name
+            for name, field in self.env["kam.settings.mixin"]._fields.items()
+            if field.related and field.related.startswith("company_id.kam_")
+        }
+        self.assertEqual(settings, mixin)
+        self.assertLessEqual({"res.config.settings", "kam.settings"}, self.env["kam.settings.mixin"]._inherit_children)
+        self.assertFalse({"kam_contact_interval_a", "kam_survey_months_a"} & set(self.env["res.company"]._fields))
+        action = self.env["kam.settings"].with_user(self.director).create({}).action_kam_open_service_levels()
+        self.assertEqual(action["res_model"], "kam.service.level")
+
 
 @tagged("post_install", "-at_install")
 class TestKamSettingsTour(KamCommon, HttpCase):
