@@ -156,7 +156,6 @@ def insert_answers(env, company, run_date, accounts, answers, pending):
         return marker
     log("removing the survey data of a previous build")
     cr.execute("DELETE FROM survey_user_input WHERE partner_id IN (SELECT id FROM res_partner WHERE ref LIKE 'KS%%')")
-    cr.execute("DELETE FROM mail_mail WHERE model = 'survey.user_input'")
     cr.execute("DELETE FROM res_partner WHERE ref LIKE 'KS%%'")
     if company.kam_survey_id != survey:
         company.kam_survey_id = survey
