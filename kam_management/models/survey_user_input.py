@@ -78,7 +78,11 @@ class SurveyUserInput(models.Model):
     kam_loop_user_id = fields.Many2one(
         "res.users", string="Followed up by", readonly=True, copy=False, help="The account's KAM when the answer came."
     )
-    kam_activity_id = fields.Many2one("mail.activity", string="Follow-up to-do", readonly=True, ondelete="set null")
+    # Indexed: every deleted or done activity looks up the answers that point to it (the
+    # foreign key's "set null"); unindexed, that is a scan of all the answers per activity.
+    kam_activity_id = fields.Many2one(
+        "mail.activity", string="Follow-up to-do", readonly=True, ondelete="set null", index="btree_not_null"
+    )
     kam_loop_note = fields.Text(string="What was done", copy=False)
     kam_loop_closed_on = fields.Datetime(string="Closed on", readonly=True, copy=False)
     kam_loop_days = fields.Float(
