@@ -330,10 +330,8 @@ def run(env, company, run_date, accounts=ACCOUNTS, answers=ANSWERS, repeat=3, si
     users = bench_kpi._kam_users(env, company)
     env.cr.commit()
     bench_kpi.mark_key_accounts(env, company, users, accounts)
-    if "kam_survey_months_a" in company._fields:
-        # The shipped cadence: A every six months, B yearly, C never.
-        company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 12, "kam_survey_months_c": 0})
-        env.cr.commit()
+    # The cadence is the service levels' default (kam.service.level): A every six months, B
+    # yearly, C never.
     data = insert_answers(env, company, run_date, accounts, answers, PENDING)
     bench_kpi.reset_snapshots(env)
     yesterday = run_date - datetime.timedelta(days=1)
