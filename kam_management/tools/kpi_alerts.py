@@ -3,8 +3,8 @@
 Two alerts, each an activity for the account's KAM, raised by the day's statement
 (``tools/kpi_statement.py``) only for a run with alerts (today's, not a backfill):
 
-- **contact**: the account is past its tier's contact interval (or never contacted) and has a
-  KAM, and no contact activity is open on it;
+- **contact**: the account is past the contact interval of its tier's service level (or never
+  contacted) and has a KAM, and no contact activity is open on it;
 - **health**: the account's health alert (at risk, or a fall over the company's threshold in 30
   days) is new since its previous snapshot, and no health activity is open on it; the note
   also goes to the account's internal followers and its KAM.

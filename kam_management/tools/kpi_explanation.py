@@ -85,6 +85,12 @@ def _margin_trend(snapshot, env):
 def _contact(snapshot, env):
     if not snapshot.last_contact_date:
         return env._("No contact on record.")
+    if not snapshot.contact_interval:
+        return env._(
+            "%(days)s days since the last contact (%(date)s); the service level of its tier sets no contact interval.",
+            days=snapshot.days_since_contact,
+            date=format_date(env, snapshot.last_contact_date),
+        )
     return env._(
         "%(days)s days since the last contact (%(date)s); expected every %(interval)s days.",
         days=snapshot.days_since_contact,

@@ -220,7 +220,8 @@ def pipeline(day):
 
 def contact_visits(day):
     """Visits done over the recent days (``kam.account.fact._figures_sql``), the last contact
-    (``kam.figures._last_contact_sql``) and the days since, against the tier's contact interval."""
+    (``kam.figures._last_contact_sql``) and the days since, against the contact interval of the
+    tier's service level (``kam.service.level._tier_rules_sql``; none: never overdue)."""
     company, date = day.company, day.date
     return Family(
         ctes=(
@@ -236,20 +237,32 @@ def contact_visits(day):
         joins=(
             SQL("LEFT JOIN recent ON recent.partner_id = s.partner_id"),
             SQL("LEFT JOIN last_touch lt ON lt.partner_id = s.partner_id"),
+            SQL(
+                "LEFT JOIN (%s) sl ON sl.tier = s.tier",
+                day.env["kam.service.level"]._tier_rules_sql([company.id]),
+            ),
         ),
         columns=(
             SQL("COALESCE(recent.visit_count, 0)::int AS visit_count"),
             SQL("lt.day AS last_contact_date"),
             SQL("(%s::date - lt.day)::int AS days_since_contact", date),
-            SQL(
-                "CASE WHEN s.tier = 'a' THEN %(interval_a)s ELSE %(interval_b)s END AS contact_interval",
-                interval_a=company.kam_contact_interval_a,
-                interval_b=company.kam_contact_interval_b,
-            ),
+            SQL("sl.contact_interval"),
         ),
         derived=(
-            SQL("b.days_since_contact::float8 / b.contact_interval::float8 AS contact_ratio"),
-            SQL("(b.days_since_contact IS NULL OR b.days_since_contact > b.contact_interval) AS contact_overdue"),
+            SQL(
+                """
+                CASE WHEN b.contact_interval IS NOT NULL
+                     THEN b.days_since_contact::float8 / b.contact_interval::float8
+                     WHEN b.days_since_contact IS NOT NULL THEN 0.0::float8 END AS contact_ratio
+                """
+            ),
+            SQL(
+                """
+                (b.contact_interval IS NOT NULL
+                 AND (b.days_since_contact IS NULL OR b.days_since_contact > b.contact_interval))
+                    AS contact_overdue
+                """
+            ),
         ),
     )
 
@@ -593,6 +606,7 @@ def flush_sources(env):
         "mail.activity",
         "account.move",
         "kam.account.review",
+        "kam.service.level",
         "kam.kpi.snapshot",
     ):
         env[model].flush_model()
