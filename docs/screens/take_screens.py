@@ -250,6 +250,7 @@ def shots(call):
         ),
         ("kam_contribution.png", "action-kam_management.kam_classification_action_cost", []),
         ("kam_portfolio.png", "action-kam_management.kam_portfolio_action", []),
+        ("kam_settings.png", "action-kam_management.kam_settings_action", []),
         ("kam_reports.png", "action-kam_management.kam_classification_action", [menu("Reporting", "Print reports")]),
     ]
 
