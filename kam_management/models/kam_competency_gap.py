@@ -51,8 +51,12 @@ class KamCompetencyGap(models.Model):
     current_level = fields.Integer(
         readonly=True, aggregator="avg", help="Empty when never assessed.", string="Current level"
     )
+    # A group shows its largest gap: a sum would let a level above expectation in one competency
+    # hide a need in another.
     gap = fields.Integer(
-        readonly=True, aggregator="sum", help="Expected level minus current level; above 0 is a training need."
+        readonly=True,
+        aggregator="max",
+        help="Expected level minus current level; above 0 is a training need. A group shows its largest gap.",
     )
     is_assessed = fields.Boolean(string="Assessed", readonly=True)
     assessment_id = fields.Many2one("kam.competency.assessment", string="Current assessment", readonly=True)

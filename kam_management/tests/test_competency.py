@@ -201,6 +201,23 @@ class TestCompetency(KamCommon):
         )
         (assessed,) = [row for row in rows if row["competency_id"]["id"] == negotiation.id]
         self.assertEqual((assessed["expected_level"], assessed["current_level"], assessed["gap"]), (4, 2, 2))
+        # Above the expectation elsewhere does not hide the need: the KAM's group shows the largest gap.
+        above = shipped.filtered(lambda c: c.category == "execution")
+        self._assess(self.kam, above, 5)
+        self.env.invalidate_all()
+        self.assertEqual(self._gap(self.kam, above).gap, -1)
+        ((user, gap),) = self.Gap._read_group(
+            [("user_id", "=", self.kam.id), ("competency_id", "in", (negotiation | above).ids)],
+            ["user_id"],
+            ["gap:max"],
+        )
+        self.assertEqual((user, gap), (self.kam, 2))
+        groups = self.Gap.web_read_group(
+            [("user_id", "=", self.kam.id), ("competency_id", "in", (negotiation | above).ids)],
+            ["gap"],
+            ["user_id"],
+        )["groups"]
+        self.assertEqual([g["gap"] for g in groups], [2], "the matrix's group row shows the largest gap")
 
     def test_upgrade_maps_the_old_categories_to_their_area(self):
         """A database from 18.0.1.0.0 held one category per competency; the upgrade moves each
