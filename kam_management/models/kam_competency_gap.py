@@ -45,7 +45,10 @@ class KamCompetencyGap(models.Model):
     category = fields.Selection(COMPETENCY_CATEGORIES, readonly=True)
     sequence = fields.Integer(readonly=True)
     tier = fields.Selection(
-        TIERS, string="Highest tier handled", readonly=True, help="The expected level is the one of this tier."
+        TIERS,
+        string="Highest tier handled",
+        readonly=True,
+        help="The highest tier among the accounts the KAM handles; the expected level is the one of this tier.",
     )
     expected_level = fields.Integer(readonly=True, aggregator="avg", string="Expected level")
     current_level = fields.Integer(
