@@ -288,10 +288,17 @@ class KamClassification(models.Model):
     def _cron_reclassify(self):
         companies = self.env["res.company"].search([])
         for done, company in enumerate(companies):
-            run = self._reclassify_company(company)
-            # The stored monthly figures follow the run's window (the cost-to-serve analysis).
-            self.env["kam.account.fact"]._refresh(company, window=self._window(company, run.date))
+            self._run_company(company)
             self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(companies) - done - 1)
+
+    @api.model
+    def _run_company(self, company, run_date=None):
+        """A reclassification as users start it (the monthly job, *Run reclassification*): the run,
+        then the stored monthly figures brought to the run's window, so that the cost-to-serve
+        analysis and the reports open on the figures the run ranked."""
+        run = self._reclassify_company(company, run_date)
+        self.env["kam.account.fact"]._refresh(company, window=self._window(company, run.date))
+        return run
 
     @api.model
     def _window(self, company, run_date):

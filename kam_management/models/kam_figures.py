@@ -313,13 +313,15 @@ class KamFigures(models.AbstractModel):
         )
 
     @api.model
-    def _totals_sql(self, rows):
-        """Per-entity totals of ``rows`` (a SELECT with ``partner_id`` and MEASURES), with the
-        derived figures: ``gross_margin`` = revenue - cost of goods, ``cost_to_serve`` = visit
-        cost + other costs, ``net_contribution`` = gross margin - cost to serve."""
+    def _totals_sql(self, rows, group_by=("partner_id",)):
+        """Totals of ``rows`` (a SELECT with the ``group_by`` columns and MEASURES) per
+        ``group_by`` (per entity by default), with the derived figures: ``gross_margin`` =
+        revenue - cost of goods, ``cost_to_serve`` = visit cost + other costs,
+        ``net_contribution`` = gross margin - cost to serve."""
+        keys = SQL(", ").join(SQL.identifier(column) for column in group_by)
         return SQL(
             """
-            SELECT partner_id,
+            SELECT %(keys)s,
                    SUM(revenue) AS revenue,
                    SUM(cost_of_goods) AS cost_of_goods,
                    SUM(visit_cost) AS visit_cost,
@@ -330,10 +332,11 @@ class KamFigures(models.AbstractModel):
                    SUM(visit_count)::int AS visit_count,
                    SUM(visit_hours)::float8 AS visit_hours,
                    SUM(cost_of_goods_from_orders) AS cost_of_goods_from_orders
-              FROM (%s) s
-             GROUP BY partner_id
+              FROM (%(rows)s) s
+             GROUP BY %(keys)s
             """,
-            rows,
+            keys=keys,
+            rows=rows,
         )
 
     # ------------------------------------------------------------------

@@ -113,39 +113,27 @@ class KamReportFigures(models.AbstractModel):
             return {}
         Fact = self.env["kam.account.fact"]
         Fact._flush_sources()
-        sums = SQL(", ").join(
-            SQL("SUM(s.%s)", SQL.identifier(name))
-            for name in ("revenue", "cost_of_goods", "visit_cost", "other_cost", "visit_count", "visit_hours")
+        totals = self.env["kam.figures"]._totals_sql(
+            Fact._sources_sql(None, date_from, date_to, detail=True),
+            group_by=("company_id", "partner_id", "date"),
         )
         self.env.cr.execute(
             SQL(
-                """
-                SELECT s.company_id, s.partner_id, s.date, %(sums)s
-                  FROM (%(sources)s) s
-                 WHERE s.company_id = ANY(%(companies)s) AND s.partner_id = ANY(%(partners)s)
-                 GROUP BY s.company_id, s.partner_id, s.date
-                """,
-                sums=sums,
-                sources=Fact._sources_sql(None, date_from, date_to, detail=True),
+                "SELECT t.company_id, t.partner_id, t.date, %(columns)s FROM (%(totals)s) t"
+                " WHERE t.company_id = ANY(%(companies)s) AND t.partner_id = ANY(%(partners)s)",
+                columns=SQL(", ").join(SQL("t.%s", SQL.identifier(figure)) for figure in FIGURES),
+                totals=totals,
                 companies=sorted({c for c, _p in keys}),
                 partners=sorted({p for _c, p in keys}),
             )
         )
         wanted = set(keys)
         result = defaultdict(dict)
-        for company_id, partner_id, month, *sums in self.env.cr.fetchall():
-            if (company_id, partner_id) not in wanted:
-                continue
-            revenue, cogs, visit_cost, other_cost, visits, hours = (float(value or 0.0) for value in sums)
-            cost = visit_cost + other_cost
-            result[company_id, partner_id][month] = {
-                "revenue": revenue,
-                "gross_margin": revenue - cogs,
-                "cost_to_serve": cost,
-                "net_contribution": revenue - cogs - cost,
-                "visit_count": visits,
-                "visit_hours": hours,
-            }
+        for company_id, partner_id, month, *values in self.env.cr.fetchall():
+            if (company_id, partner_id) in wanted:
+                result[company_id, partner_id][month] = dict(
+                    zip(FIGURES, (float(value or 0.0) for value in values), strict=True)
+                )
         return result
 
     # ------------------------------------------------------------------

@@ -476,6 +476,26 @@ class TestClassification(KamCommon):
         wizard.action_apply()
         self.assertEqual(self._row(first).tier, "a")
 
+    def test_run_from_the_wizard_brings_the_analysis_to_its_window(self):
+        """A run started by hand leaves the cost-to-serve analysis on the figures it ranked, as the
+        monthly job does: the stored rows of the run's window add up to the ranked revenue."""
+        first, second = self._customers(2)
+        self._post_invoices([(first, 900, self.months_ago(1)), (second, 100, self.months_ago(2))])
+        Fact = self.env["kam.account.fact"]
+        self.assertFalse(Fact.search([("partner_id", "in", (first | second).ids)]))
+        wizard = self.env["kam.reclassify.wizard"].with_user(self.director).create({"run_date": self.today})
+        wizard.action_apply()
+        rows = Fact.search([("company_id", "=", self.company.id), ("partner_id", "in", (first | second).ids)])
+        in_window = rows.filtered("in_window")
+        self.assertEqual(
+            {
+                partner: sum(in_window.filtered(lambda r, p=partner: r.partner_id == p).mapped("revenue"))
+                for partner in first | second
+            },
+            {first: self._row(first).revenue, second: self._row(second).revenue},
+        )
+        self.assertEqual(sum(in_window.mapped("revenue")), 1000.0)
+
     def test_preview_with_nothing_to_change_says_so_and_offers_to_close(self):
         """After a run, a second preview of the same day changes nobody: the wizard says "Nothing would
         change", lists nothing and makes Close its primary button; with changes, Run now leads."""

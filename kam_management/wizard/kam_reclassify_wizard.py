@@ -72,7 +72,7 @@ class KamReclassifyWizard(models.TransientModel):
 
     def action_apply(self):
         self.ensure_one()
-        run = self.env["kam.classification"]._reclassify_company(self.company_id, self.run_date)
+        run = self.env["kam.classification"]._run_company(self.company_id, self.run_date)
         return {
             "type": "ir.actions.act_window",
             "res_model": "kam.classification.run",
