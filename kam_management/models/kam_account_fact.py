@@ -1,6 +1,7 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import _, api, fields, models, tools
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..const import QUADRANTS, TIERS
@@ -14,6 +15,16 @@ from .kam_figures import MEASURES
 ANALYZE_SHARE = 0.2
 ANALYZE_MIN_ROWS = 10000
 STORED_MEASURES = (*(name for name, _kind in MEASURES), "gross_margin", "cost_to_serve", "net_contribution")
+# The account's current tier, quadrant and manager: copied from its classification row.
+ACCOUNT_FIELDS = ("tier", "quadrant", "manager_id")
+# The classification window's figures per company and customer: the rows of the window summed,
+# with the account's fields and the number of monthly rows they sum. The analysis opens on the
+# window by quadrant; reading ~100,000 such rows instead of ~500,000 monthly rows joined to
+# their classification rows is what makes it fast (see ``_read_group``).
+WINDOW_TABLE = "kam_account_fact_window"
+WINDOW_CONTEXT = "kam_fact_window_grain"
+# What a window row can answer: filters and groupings on these fields, sums of the measures.
+WINDOW_FIELDS = frozenset(("company_id", "partner_id", "currency_id", "in_window", *ACCOUNT_FIELDS))
 
 
 class KamAccountFact(models.Model):
@@ -29,6 +40,9 @@ class KamAccountFact(models.Model):
     The account's tier, quadrant and Key Account Manager are its current ones, those of its
     classification row; the salesperson is the document's.
     Kept current by ``_refresh``: the classification run, the daily KPI run and on demand.
+
+    The classification window is also kept summed per customer (``WINDOW_TABLE``): the
+    analysis's groups by account over the window read those rows (``_read_group``).
     """
 
     _name = "kam.account.fact"
@@ -113,6 +127,52 @@ class KamAccountFact(models.Model):
                 SQL.identifier(self._table),
             )
         )
+        self._init_window_table()
+
+    def _init_window_table(self):
+        """The classification window's figures per company and customer (``WINDOW_TABLE``), a
+        sum of the monthly rows kept by ``_refresh_window``; filled here when it is new."""
+        cr = self.env.cr
+        cr.execute(
+            SQL(
+                """
+                CREATE TABLE IF NOT EXISTS %s (
+                    id serial PRIMARY KEY,
+                    company_id int NOT NULL REFERENCES res_company (id) ON DELETE CASCADE,
+                    partner_id int NOT NULL REFERENCES res_partner (id) ON DELETE CASCADE,
+                    currency_id int,
+                    in_window boolean NOT NULL DEFAULT true,
+                    row_count int NOT NULL DEFAULT 0,
+                    UNIQUE (company_id, partner_id)
+                )
+                """,
+                SQL.identifier(WINDOW_TABLE),
+            )
+        )
+        for name in (*ACCOUNT_FIELDS, *STORED_MEASURES):
+            field = self._fields[name]
+            cr.execute(
+                SQL(
+                    "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s %s",
+                    SQL.identifier(WINDOW_TABLE),
+                    SQL.identifier(name),
+                    SQL(field.column_type[1]),
+                    SQL("REFERENCES %s (id) ON DELETE SET NULL", SQL.identifier(self.env[field.comodel_name]._table))
+                    if field.type == "many2one"
+                    else SQL(),
+                )
+            )
+        cr.execute(
+            SQL(
+                "SELECT DISTINCT company_id FROM %s WHERE NOT EXISTS (SELECT 1 FROM %s)",
+                SQL.identifier(self._table),
+                SQL.identifier(WINDOW_TABLE),
+            )
+        )
+        company_ids = [company_id for (company_id,) in cr.fetchall()]
+        if company_ids:
+            written = self._refresh_window(self.env["res.company"].browse(company_ids))
+            self._analyze_if_grown(written, WINDOW_TABLE)
 
     def _compute_account(self):
         rows = (
@@ -143,10 +203,15 @@ class KamAccountFact(models.Model):
         values = list(value) if isinstance(value, list | tuple | set) else [value]
         values = [v.id if isinstance(v, models.BaseModel) else v for v in values]
         known = [v for v in values if v]
-        column = SQL.identifier("k", fname)
+        window = self.env.context.get(WINDOW_CONTEXT)
+        column = SQL.identifier("w" if window else "k", fname)
         condition = SQL("%s = ANY(%s)", column, known)
         if len(known) < len(values):
             condition = SQL("(%s OR %s IS NULL)", condition, column)
+        if window:
+            # The window's rows hold the account's fields (``_sync_accounts``).
+            facts = SQL("(SELECT w.id FROM %s w WHERE %s)", SQL.identifier(WINDOW_TABLE), condition)
+            return [("id", "in" if operator in ("=", "in") else "not in", facts)]
         facts = SQL(
             """(SELECT f.id FROM kam_account_fact f
                  LEFT JOIN kam_classification k ON k.company_id = f.company_id AND k.partner_id = f.partner_id
@@ -156,8 +221,11 @@ class KamAccountFact(models.Model):
         return [("id", "in" if operator in ("=", "in") else "not in", facts)]
 
     def _field_to_sql(self, alias, fname, query=None, flush=True):
-        if fname not in ("tier", "quadrant", "manager_id"):
+        if fname not in ACCOUNT_FIELDS:
             return super()._field_to_sql(alias, fname, query, flush)
+        if self.env.context.get(WINDOW_CONTEXT):
+            # A window's row holds its account's fields (``_sync_accounts``).
+            return SQL.identifier(alias, fname)
         Classification = self.env["kam.classification"]
         to_flush = Classification._fields[fname] if flush else None
         row_alias = query.make_alias(alias, "account") if query is not None else "account"
@@ -173,6 +241,63 @@ class KamAccountFact(models.Model):
             return SQL("(SELECT %s FROM kam_classification %s WHERE %s)", column, SQL.identifier(row_alias), condition)
         query.add_join("LEFT JOIN", row_alias, Classification._table, condition)
         return column
+
+    # ------------------------------------------------------------------
+    # The analysis: read the window's rows when they can answer
+    # ------------------------------------------------------------------
+    @property
+    def _table_sql(self):
+        if self.env.context.get(WINDOW_CONTEXT):
+            return SQL.identifier(WINDOW_TABLE)
+        return super()._table_sql
+
+    @api.model
+    def _read_group(self, domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None):
+        """Groups over the classification window by account (quadrant, tier, manager, customer,
+        company) are read from the window's rows, one per customer, which hold the same sums:
+        what the analysis opens on. Anything else (by month, by salesperson, another window)
+        reads the monthly rows."""
+        if not self.env.context.get(WINDOW_CONTEXT) and self._window_grain_answers(
+            domain, groupby, aggregates, having, order
+        ):
+            self = self.with_context(**{WINDOW_CONTEXT: True})
+        return super()._read_group(domain, groupby, aggregates, having, offset, limit, order)
+
+    @api.model
+    def _window_grain_answers(self, domain, groupby, aggregates, having, order):
+        """Whether the window's rows give the same groups as the monthly rows: the domain (and
+        the record rules) keeps to the window and filters on account fields only, the groups
+        are account fields, the aggregates sums or counts."""
+        if having or self.env.context.get("kam_fact_monthly"):
+            return False
+        measures = set(STORED_MEASURES)
+        for spec in groupby:
+            if spec not in WINDOW_FIELDS:
+                return False
+        for spec in aggregates:
+            fname, _sep, func = spec.partition(":")
+            if spec != "__count" and not (fname in measures and func == "sum"):
+                return False
+        for term in (order or "").split(","):
+            name = term.strip().split(" ")[0].split(":")[0]
+            if name and name not in WINDOW_FIELDS and name not in measures and name != "__count":
+                return False
+        rules = [] if self.env.su else self.env["ir.rule"]._compute_domain(self._name, "read")
+        conjuncts = _conjuncts(expression.normalize_domain(domain or []))
+        if not any(_is_window_leaf(leaf) for leaf in conjuncts):
+            return False
+        leaves = [item for item in (*expression.normalize_domain(domain or []), *(rules or [])) if len(item) == 3]
+        return all(
+            leaf in (expression.TRUE_LEAF, expression.FALSE_LEAF)
+            or (isinstance(leaf[0], str) and leaf[0].split(".")[0] in WINDOW_FIELDS)
+            for leaf in leaves
+        )
+
+    def _read_group_select(self, aggregate_spec, query):
+        if aggregate_spec == "__count" and self.env.context.get(WINDOW_CONTEXT):
+            # A window row stands for the monthly rows it sums.
+            return SQL("COALESCE(SUM(%s), 0)", SQL.identifier(query.table, "row_count"))
+        return super()._read_group_select(aggregate_spec, query)
 
     # ------------------------------------------------------------------
     # Reading: the figures of a window
@@ -292,7 +417,7 @@ class KamAccountFact(models.Model):
         companies = companies if companies is not None else self.env["res.company"].sudo().search([])
         self.env["kam.figures"]._flush_sources()
         self.flush_model()
-        written = 0
+        written = window_written = 0
         for company in companies:
             # The same lock as the classification run's: one writer of a company's figures.
             self.env.cr.execute(
@@ -312,22 +437,28 @@ class KamAccountFact(models.Model):
             old_splits = set(self._splits(previous)) if previous[0] else set()
             # Months whose cut changed: every customer's rows there are computed again.
             months = sorted({day.replace(day=1) for day in old_splits.symmetric_difference(splits)})
-            written += self._refresh_company(
+            company_written, partners = self._refresh_company(
                 company, company_window, splits, None if rebuild else since, months, previous if previous[0] else None
             )
+            written += company_written
+            if partners is None or partners:
+                window_written += self._refresh_window(company, partners)
         self._analyze_if_grown(written)
+        if window_written:
+            self._analyze_if_grown(window_written, WINDOW_TABLE)
         self.invalidate_model()
         return written
 
     @api.model
-    def _analyze_if_grown(self, written):
-        """Refresh the table's statistics after a refresh that wrote a large share of it (a
-        rebuild): planned with the statistics of an empty table, the analysis's pivot sorts
-        its rows on disk instead of hashing them in parallel."""
-        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", self._table))
+    def _analyze_if_grown(self, written, table=None):
+        """Refresh the statistics of ``table`` (the monthly rows' by default) after a refresh
+        that wrote a large share of it (a rebuild): planned with the statistics of an empty
+        table, the analysis's pivot sorts its rows on disk instead of hashing them in parallel."""
+        table = table or self._table
+        self.env.cr.execute(SQL("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", table))
         estimate = self.env.cr.fetchone()[0]
         if written > ANALYZE_SHARE * max(estimate, 0) + ANALYZE_MIN_ROWS:
-            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(self._table)))
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
 
     @api.model
     def _touched_sql(self, company, since):
@@ -416,7 +547,7 @@ class KamAccountFact(models.Model):
                         SELECT o.* FROM kam_account_fact o WHERE o.company_id = %(company)s AND %(old_scope)s
                     ),
                     joined AS MATERIALIZED (
-                        SELECT o.id AS old_id, n.*,
+                        SELECT o.id AS old_id, o.partner_id AS old_partner_id, n.*,
                                (%(o_values)s) IS DISTINCT FROM (%(n_values)s) AS differs
                           FROM old o
                           FULL JOIN new n ON n.partner_id = o.partner_id AND n.date = o.date
@@ -466,7 +597,11 @@ class KamAccountFact(models.Model):
                     )
                     SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM changed)
                            + (SELECT count(*) FROM added) + (SELECT count(*) FROM kept),
-                           (SELECT count(*) FROM cleared), (SELECT count(*) FROM state)
+                           (SELECT count(*) FROM cleared), (SELECT count(*) FROM state),
+                           -- The customers whose window row must follow.
+                           (SELECT COALESCE(array_agg(DISTINCT COALESCE(j.partner_id, j.old_partner_id)), '{}')
+                              FROM joined j
+                             WHERE j.old_id IS NULL OR j.partner_id IS NULL OR j.differs)
                     """,
                     touched=touched,
                     rows=rows,
@@ -495,8 +630,133 @@ class KamAccountFact(models.Model):
                     j_columns=SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
                 )
             )
-            written = self.env.cr.fetchone()[0]
+            written, _cleared, _state, partners = self.env.cr.fetchone()
+        # Where the window moved (or every row was computed again), every window row may change.
+        if since is None or previous is None or tuple(previous) != tuple(window):
+            partners = None
+        return written, partners
+
+    @api.model
+    def _refresh_window(self, companies, partners=None):
+        """Bring the window's rows of ``companies`` (``WINDOW_TABLE``) in line with their monthly
+        rows in the classification window and with the accounts' classification rows: one
+        statement per company that deletes, updates and inserts only the rows that differ; only
+        those of the customers ``partners`` (ids) when given. Returns the rows written."""
+        self.env["kam.classification"].flush_model(["company_id", "partner_id", *ACCOUNT_FIELDS])
+        self.flush_model()
+        window = SQL.identifier(WINDOW_TABLE)
+        values = ("currency_id", "row_count", *ACCOUNT_FIELDS, *STORED_MEASURES)
+        written = 0
+        for company in companies:
+            self.env.cr.execute(
+                SQL(
+                    """
+                    WITH sums AS (
+                        SELECT f.partner_id, min(f.currency_id) AS currency_id, count(*)::int AS row_count,
+                               %(sums)s
+                          FROM kam_account_fact f
+                         WHERE f.company_id = %(company)s AND f.in_window AND %(f_scope)s
+                         GROUP BY f.partner_id
+                    ),
+                    new AS (
+                        SELECT s.*, %(account)s
+                          FROM sums s
+                          LEFT JOIN kam_classification k ON k.company_id = %(company)s AND k.partner_id = s.partner_id
+                    ),
+                    joined AS MATERIALIZED (
+                        SELECT o.id AS old_id, n.*, (%(o_values)s) IS DISTINCT FROM (%(n_values)s) AS differs
+                          FROM (SELECT * FROM %(window)s WHERE company_id = %(company)s AND %(o_scope)s) o
+                          FULL JOIN new n ON n.partner_id = o.partner_id
+                    ),
+                    gone AS (
+                        DELETE FROM %(window)s x USING joined j
+                         WHERE x.id = j.old_id AND j.partner_id IS NULL
+                        RETURNING 1
+                    ),
+                    changed AS (
+                        UPDATE %(window)s x SET %(assignments)s
+                          FROM joined j
+                         WHERE x.id = j.old_id AND j.partner_id IS NOT NULL AND j.differs
+                        RETURNING 1
+                    ),
+                    added AS (
+                        INSERT INTO %(window)s (company_id, partner_id, %(columns)s)
+                        SELECT %(company)s, j.partner_id, %(j_columns)s
+                          FROM joined j
+                         WHERE j.old_id IS NULL
+                        RETURNING 1
+                    )
+                    SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM changed)
+                           + (SELECT count(*) FROM added)
+                    """,
+                    company=company.id,
+                    window=window,
+                    f_scope=SQL("f.partner_id = ANY(%s)", partners) if partners is not None else SQL("true"),
+                    o_scope=SQL("partner_id = ANY(%s)", partners) if partners is not None else SQL("true"),
+                    sums=SQL(", ").join(
+                        SQL("SUM(f.%s) AS %s", SQL.identifier(name), SQL.identifier(name)) for name in STORED_MEASURES
+                    ),
+                    account=SQL(", ").join(SQL("k.%s", SQL.identifier(name)) for name in ACCOUNT_FIELDS),
+                    o_values=SQL(", ").join(SQL("o.%s", SQL.identifier(name)) for name in values),
+                    n_values=SQL(", ").join(SQL("n.%s", SQL.identifier(name)) for name in values),
+                    assignments=SQL(", ").join(
+                        SQL("%s = j.%s", SQL.identifier(name), SQL.identifier(name)) for name in values
+                    ),
+                    columns=SQL(", ").join(SQL.identifier(name) for name in values),
+                    j_columns=SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
+                )
+            )
+            written += self.env.cr.fetchone()[0]
         return written
+
+    @api.model
+    def _sync_accounts(self, classifications):
+        """Give the window's rows of ``classifications`` their account's current tier, quadrant
+        and manager, after a change of them (one UPDATE of the rows that differ)."""
+        classifications.flush_recordset(["company_id", "partner_id", *ACCOUNT_FIELDS])
+        scope = SQL("k.id = ANY(%s)", classifications.ids)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE %(window)s w SET %(assignments)s
+                  FROM kam_classification k
+                 WHERE %(scope)s AND w.company_id = k.company_id AND w.partner_id = k.partner_id
+                   AND (%(w_values)s) IS DISTINCT FROM (%(k_values)s)
+                """,
+                window=SQL.identifier(WINDOW_TABLE),
+                scope=scope,
+                assignments=SQL(", ").join(
+                    SQL("%s = k.%s", SQL.identifier(name), SQL.identifier(name)) for name in ACCOUNT_FIELDS
+                ),
+                w_values=SQL(", ").join(SQL("w.%s", SQL.identifier(name)) for name in ACCOUNT_FIELDS),
+                k_values=SQL(", ").join(SQL("k.%s", SQL.identifier(name)) for name in ACCOUNT_FIELDS),
+            )
+        )
+        return self.env.cr.rowcount
+
+    @api.model
+    def _sync_accounts_sql(self, company, rows, columns):
+        """The UPDATE that gives the window's rows of ``company`` the account fields among
+        ``columns`` of ``rows`` (a CTE of the run's statement with ``partner_id``): the
+        classification run writes it with the accounts it changes."""
+        names = [name for name in ACCOUNT_FIELDS if name in columns]
+        if not names:
+            return SQL("SELECT 1")
+        return SQL(
+            """
+            UPDATE %(window)s w SET %(assignments)s
+              FROM %(rows)s r
+             WHERE w.company_id = %(company)s AND w.partner_id = r.partner_id
+               AND (%(w_values)s) IS DISTINCT FROM (%(r_values)s)
+            RETURNING 1
+            """,
+            window=SQL.identifier(WINDOW_TABLE),
+            rows=SQL.identifier(rows),
+            company=company.id,
+            assignments=SQL(", ").join(SQL("%s = r.%s", SQL.identifier(name), SQL.identifier(name)) for name in names),
+            w_values=SQL(", ").join(SQL("w.%s", SQL.identifier(name)) for name in names),
+            r_values=SQL(", ").join(SQL("r.%s", SQL.identifier(name)) for name in names),
+        )
 
     @api.model
     def _mark_touched(self, company_partners):
@@ -513,3 +773,37 @@ class KamAccountFact(models.Model):
                 [p for _c, p in pairs],
             )
         )
+
+
+def _conjuncts(domain):
+    """The terms of a normalized (prefix) domain that all must hold: its top-level ``&`` operands."""
+    position = 0
+
+    def parse():
+        nonlocal position
+        item = domain[position]
+        position += 1
+        if item == expression.NOT_OPERATOR:
+            return [item, parse()]
+        if item in (expression.AND_OPERATOR, expression.OR_OPERATOR):
+            return [item, parse(), parse()]
+        return tuple(item)
+
+    if not domain:
+        return []
+    stack, found = [parse()], []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list) and node[0] == expression.AND_OPERATOR:
+            stack.extend(node[1:])
+        elif isinstance(node, tuple):
+            found.append(node)
+    return found
+
+
+def _is_window_leaf(leaf):
+    """Whether ``leaf`` keeps to the rows of the classification window."""
+    name, operator, value = leaf
+    return name == "in_window" and (
+        (operator == "=" and value in (True, 1)) or (operator == "!=" and value in (False, 0))
+    )

@@ -21,6 +21,24 @@ class TestAccountFact(CostCommon):
     def _rows(self, partner):
         return self.Fact.search([("company_id", "=", self.company.id), ("partner_id", "=", partner.id)])
 
+    def _assert_window_agrees(self):
+        """Each window row is the sum of its customer's monthly rows in the window, and each
+        customer with such rows has one."""
+        self.env.flush_all()
+        query = (
+            "SELECT partner_id, count(*), sum(revenue), sum(cost_to_serve), sum(visit_count) FROM kam_account_fact "
+            "WHERE company_id = %s AND in_window GROUP BY partner_id ORDER BY partner_id"
+        )
+        self.env.cr.execute(query, [self.company.id])
+        monthly = self.env.cr.fetchall()
+        self.env.cr.execute(
+            "SELECT partner_id, row_count, revenue, cost_to_serve, visit_count FROM kam_account_fact_window "
+            "WHERE company_id = %s ORDER BY partner_id",
+            [self.company.id],
+        )
+        self.assertEqual(self.env.cr.fetchall(), monthly)
+        self.assertTrue(monthly)
+
     def _window_sum(self, partner, figure="revenue"):
         return sum(self._rows(partner).filtered("in_window").mapped(figure))
 
@@ -60,6 +78,7 @@ class TestAccountFact(CostCommon):
             [(date(2025, 6, 1), 30.0, False), (date(2026, 3, 1), 5.0, True)],
         )
         self.assertEqual(self._row(customer).revenue, 5.0)
+        self._assert_window_agrees()
 
     def test_refresh_follows_the_documents(self):
         """A new invoice, a visit moved to another customer and a deleted cost entry show in
@@ -79,6 +98,7 @@ class TestAccountFact(CostCommon):
         self.assertEqual((self._window_sum(first, "visit_count"), self._window_sum(first, "other_cost")), (0, 0.0))
         self.assertEqual(self._window_sum(second, "visit_count"), 1)
         self.assertEqual(self._window_sum(second, "cost_to_serve"), 190.0)
+        self._assert_window_agrees()
 
     def test_people_of_a_row(self):
         """A row names the document's salesperson and the account's Key Account Manager (today's:
@@ -108,6 +128,7 @@ class TestAccountFact(CostCommon):
         self.Fact._refresh(self.company, rebuild=True)
         after = sorted((row.date, row.user_id.id, row.revenue, row.cost_to_serve) for row in self._rows(customer))
         self.assertEqual(after, before)
+        self._assert_window_agrees()
 
     def test_only_directors_refresh_and_nobody_writes_facts(self):
         """A Key Account Manager reads the analysis; refreshing it is a director's job, and
@@ -125,3 +146,132 @@ class TestAccountFact(CostCommon):
             facts.unlink()
         action = self.Fact.with_user(self.director).action_refresh()
         self.assertEqual(action["params"]["type"], "success")
+
+    # ------------------------------------------------------------------
+    # The window's rows: what the analysis opens on
+    # ------------------------------------------------------------------
+    WINDOW = [("in_window", "=", True)]
+    MEASURES = ["__count", "revenue:sum", "gross_margin:sum", "cost_to_serve:sum", "net_contribution:sum"]
+
+    def _groups(self, domain, groupby, monthly=False, user=None):
+        """The analysis's groups, read from the window's rows or, with ``monthly``, from the
+        monthly rows."""
+        Fact = self.Fact.with_user(user) if user else self.Fact
+        if monthly:
+            Fact = Fact.with_context(kam_fact_monthly=True)
+        return {
+            group[0]: tuple(round(value, 2) for value in group[1:])
+            for group in Fact._read_group(domain, [groupby], self.MEASURES)
+        }
+
+    def _window_row(self, partner):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT tier, quadrant, manager_id, row_count, revenue FROM kam_account_fact_window "
+            "WHERE company_id = %s AND partner_id = %s",
+            [self.company.id, partner.id],
+        )
+        return self.env.cr.fetchone()
+
+    def test_window_rows_sum_the_monthly_rows(self):
+        """By quadrant, tier, manager or customer over the classification window, the window's
+        rows (one per customer) give the sums and counts of the monthly rows, salespeople and
+        cut months included; by month or salesperson, or outside the window, the analysis
+        reads the monthly rows."""
+        big, small, effort = self._customers(3)
+        self._post_invoices(
+            [
+                (big, 5000.0, self.months_ago(1)),
+                (big, 800.0, self.months_ago(11, days=-3)),
+                (big, 999.0, self.months_ago(13)),
+                (small, 400.0, self.months_ago(2)),
+            ]
+        )
+        self._visit(big, self.months_ago(1), user=self.salesman)
+        self._visit(small, self.months_ago(2))
+        self._cost(small, self.months_ago(3), 75.0)
+        self._visit(effort, self.months_ago(4), user=self.kam)
+        self._run()
+        self._row(big).manager_id = self.kam
+        for groupby in ("quadrant", "tier", "manager_id", "partner_id", "company_id"):
+            with self.subTest(groupby=groupby):
+                self.assertTrue(self.Fact._window_grain_answers(self.WINDOW, [groupby], self.MEASURES, (), None))
+                self.assertEqual(self._groups(self.WINDOW, groupby), self._groups(self.WINDOW, groupby, monthly=True))
+        by_customer = self._groups(self.WINDOW, "partner_id")
+        self.assertEqual(by_customer[big][:2], (3, 5800.0), "two invoice months and the salesperson's visit")
+        self.assertEqual(by_customer[small][:2], (len(self._rows(small).filtered("in_window")), 400.0))
+        self.assertEqual(by_customer[small][3], 190.0 + 75.0)
+        self.assertEqual(self._groups(self.WINDOW, "manager_id")[self.kam][1], 5800.0)
+        filtered = [*self.WINDOW, ("tier", "=", "a"), ("partner_id", "in", (big | small).ids)]
+        self.assertEqual(self._groups(filtered, "quadrant"), self._groups(filtered, "quadrant", monthly=True))
+        self.assertEqual(self._groups(self.WINDOW, "quadrant"), self._groups(self.WINDOW, "quadrant", user=self.kam))
+        for domain, groupby in (
+            (self.WINDOW, "user_id"),
+            (self.WINDOW, "date:month"),
+            ([("company_id", "=", self.company.id)], "quadrant"),
+            (["|", ("in_window", "=", True), ("tier", "=", "a")], "quadrant"),
+        ):
+            with self.subTest(domain=domain, groupby=groupby):
+                self.assertFalse(self.Fact._window_grain_answers(domain, [groupby], self.MEASURES, (), None))
+        everything = self._groups([("company_id", "=", self.company.id)], "partner_id")
+        self.assertEqual(everything[big][1], 5800.0 + 999.0, "outside the window: the monthly rows")
+
+    def _account(self, partner):
+        row = self._row(partner)
+        return row.tier, row.quadrant, row.manager_id.id or None
+
+    def test_window_rows_follow_the_account(self):
+        """A reclassification, a refresh of the cost figures and a new manager give the
+        customer's window row its new tier, quadrant and manager at once."""
+        first, second = self._customers(2)
+        self._post_invoices([(first, 5000.0, self.months_ago(1)), (second, 500.0, self.months_ago(1))])
+        self._run()
+        before = self._account(second)
+        self.assertEqual(self._window_row(second)[:3], before)
+        self._post_invoices([(second, 20000.0, self.months_ago(1))])
+        self.Classification._reclassify_company(self.company, self.today)
+        after = self._account(second)
+        self.assertNotEqual(after[:2], before[:2], "the run moved the customer")
+        self.assertEqual(self._window_row(second)[:3], after, "the run's tier and quadrant, before any refresh")
+        self.assertEqual(self._window_row(first)[:3], self._account(first))
+        self.Fact._refresh(self.company)
+        self.assertEqual(self._window_row(second)[3:], (1, 20500.0), "the refresh's figures")
+        self._cost(second, self.months_ago(1), 5000.0)
+        self.Classification._refresh_cost_to_serve(self.company, self.today)
+        self.assertNotEqual(self._account(second)[1], after[1], "the cost moved the customer's quadrant")
+        self.assertEqual(self._window_row(second)[:3], self._account(second))
+        self._row(second).manager_id = self.kam
+        self.assertEqual(self._window_row(second)[2], self.kam.id)
+        groups = self._groups([*self.WINDOW, ("manager_id", "=", self.kam.id)], "quadrant")
+        self.assertEqual(list(groups), [self._account(second)[1]])
+
+    def test_window_rows_keep_to_the_company(self):
+        """A user of one company reads that company's window rows only, in a fixed number of
+        queries whatever the number of customers."""
+        company_2 = self.setup_other_company(name="Second analysis company")["company"]
+        self.director.company_ids |= company_2
+        customers = self._customers(3)
+        self._post_invoices([(p, 100.0, self.months_ago(1)) for p in customers])
+        self._post_invoices([(customers[0], 7000.0, self.months_ago(1))], company=company_2)
+        self._run()
+        self._run(company=company_2)
+        self.Fact._refresh()
+        Fact = self.Fact.with_user(self.director).with_context(allowed_company_ids=self.company.ids)
+        groups = Fact._read_group(self.WINDOW, ["company_id"], ["revenue:sum"])
+        self.assertEqual(groups, [(self.company, 300.0)])
+        Fact = Fact.with_context(allowed_company_ids=(self.company | company_2).ids)
+        self.assertEqual(dict(Fact._read_group(self.WINDOW, ["company_id"], ["revenue:sum"]))[company_2], 7000.0)
+        self._warm_up(lambda: Fact.read_group(self.WINDOW, ["revenue:sum"], ["quadrant"], lazy=False))
+        more = self._customers(20, "More")
+        self._post_invoices([(p, 10.0, self.months_ago(2)) for p in more])
+        self._run()
+        self.Fact._refresh(self.company)
+        for size in ("23 customers", "3 customers"):
+            domain = self.WINDOW if size.startswith("23") else [*self.WINDOW, ("partner_id", "in", customers.ids)]
+            self.env.invalidate_all()
+            with self.subTest(size=size), self.assertQueryCount(QUERIES_PIVOT):
+                Fact.read_group(domain, ["revenue:sum"], ["quadrant"], lazy=False)
+
+
+# The analysis's pivot by quadrant: one SELECT.
+QUERIES_PIVOT = 1
