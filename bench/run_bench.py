@@ -16,7 +16,7 @@ cost-to-serve figures in the same statement):
 Goals: T first <= 4 x F, T steady <= 2 x F for the classification alone (the issue's T); the
 whole run, which also computes the cost figures, is held to the same goals against its own
 floor, F + F figures. Then it runs the other benchmark modules, each through its ``run(...)``
-function: bench_cost_to_serve.py, bench_reports.py, bench_kpi.py and bench_service_level.py
+function: bench_cost_to_serve.py, bench_reports.py, bench_kpi.py, bench_service_level.py and bench_survey.py
 (``--only`` picks some). A
 module that fails is reported and the others still run; the exit code is then non-zero.
 See bench/README.md and docs/benchmarks.md.
@@ -41,6 +41,7 @@ import bench_engine
 import bench_kpi
 import bench_reports
 import bench_service_level
+import bench_survey
 from dataset import ensure_classified, ensure_effort, prepare
 from harness import (
     _env,
@@ -54,7 +55,7 @@ from harness import (
     source_version,
 )
 
-MODULES = ("engine", "cost", "analysis", "reports", "kpi", "service")
+MODULES = ("engine", "cost", "analysis", "reports", "kpi", "service", "survey")
 
 
 def parse_args(argv=None):
@@ -118,6 +119,12 @@ def parse_args(argv=None):
     p.add_argument("--entries", type=int, default=int(_env("ENTRIES", 100_000)), help="other costs of the data set")
     p.add_argument(
         "--kpi-accounts", type=int, default=int(_env("KPI_ACCOUNTS", 20_000)), help="key accounts of the KPI bench"
+    )
+    p.add_argument(
+        "--survey-answers",
+        type=int,
+        default=int(_env("SURVEY_ANSWERS", 200_000)),
+        help="answered surveys of the survey bench",
     )
     p.add_argument(
         "--portfolio-accounts",
@@ -201,9 +208,23 @@ def run_modules(args, registry):
 
         return bench_service_level.run(env, company, run_date, repeat=args.repeat)
 
+    def survey(env, company, run_date, _marker):
+
+        return bench_survey.run(
+            env, company, run_date, accounts=args.kpi_accounts, answers=args.survey_answers, repeat=args.repeat
+        )
+
     # Reports before KPI: the KPI benchmark makes its own key accounts (SQL), the reports
-    # read those of the engine run. The service levels last: they set their own tiers (SQL).
-    modules = [("cost", cost), ("analysis", analysis), ("reports", reports), ("kpi", kpi), ("service", service)]
+    # read those of the engine run. The service levels and the surveys last: they set their
+    # own tiers (SQL).
+    modules = [
+        ("cost", cost),
+        ("analysis", analysis),
+        ("reports", reports),
+        ("kpi", kpi),
+        ("service", service),
+        ("survey", survey),
+    ]
     results = {}
     for name, body in modules:
         if name not in args.only:

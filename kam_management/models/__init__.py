@@ -1,4 +1,5 @@
 from . import res_company
+from . import kam_settings_mixin
 from . import res_config_settings
 from . import kam_settings
 from . import kam_settings_log
@@ -27,6 +28,7 @@ from . import kam_account_fact
 from . import kam_kpi_snapshot
 from . import res_partner
 from . import crm_lead
+from . import sale_order
 from . import calendar_event
 from . import mail_activity
 from . import survey_survey

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 
 from ..const import KAM_GROUP
@@ -72,3 +74,30 @@ class CrmLead(models.Model):
     def action_view_kam_plans(self):
         self.ensure_one()
         return self.env["kam.account.plan"]._action_for_account(self.partner_id.commercial_partner_id)
+
+    # ------------------------------------------------------------------
+    # Service levels
+    # ------------------------------------------------------------------
+    @api.depends("partner_id")
+    def _compute_team_id(self):
+        """An open opportunity of a customer whose tier's service level names a sales team gets
+        that team as its default team (Odoo's heuristic keeps it when the salesperson belongs to it,
+        or to no team), unless a team is given in ``default_team_id``."""
+        if self.env.context.get("default_team_id"):
+            return super()._compute_team_id()
+        opportunities = self.filtered(
+            lambda lead: lead.type == "opportunity" and lead.partner_id and lead.active and not lead.stage_id.is_won
+        )
+        opportunity_ids = set(opportunities._ids)
+        level_teams = self.env["kam.service.level"]._teams_of_customers(
+            (lead.partner_id.id, (lead.company_id or self.env.company).id) for lead in opportunities
+        )
+        by_team = defaultdict(list)
+        for lead in self:
+            key = (lead.partner_id.id, (lead.company_id or self.env.company).id)
+            by_team[level_teams.get(key) if lead.id in opportunity_ids else False].append(lead.id)
+        for team_id, ids in by_team.items():
+            leads = self.browse(ids)
+            if team_id:
+                leads = leads.with_context(default_team_id=team_id)
+            super(CrmLead, leads)._compute_team_id()

@@ -670,6 +670,7 @@ class KamClassification(models.Model):
         key accounts that have no manager."""
         self._flush_stage_sources(company)
         self.env["kam.classification.run"].flush_model()
+        self.env["kam.service.level"].flush_model(["company_id", "tier", "kam_required"])
         History = self.env["kam.tier.history"]
         columns = self._stage_columns()
         # The company's initial classification: no run before this one.
@@ -735,7 +736,9 @@ class KamClassification(models.Model):
                            count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'b') AS first_b,
                            count(*) FILTER (WHERE s.moved AND s.old_tier IS NULL AND s.tier = 'c') AS first_c,
                            array_agg(s.partner_id ORDER BY s.rank, s.partner_id)
-                               FILTER (WHERE s.moved AND s.tier = 'a' AND s.manager_id IS NULL) AS unassigned,
+                               FILTER (WHERE s.moved AND s.manager_id IS NULL
+                                         AND s.tier IN (SELECT r.tier FROM (%(tier_rules)s) r WHERE r.kam_required))
+                               AS unassigned,
                            json_agg(json_build_object('partner_id', s.partner_id, 'manager_id', s.manager_id,
                                                       'new_tier', s.tier))
                                FILTER (WHERE s.moved AND s.old_tier = 'a' AND s.manager_id IS NOT NULL)
@@ -763,6 +766,7 @@ class KamClassification(models.Model):
                     ),
                     new_rank=tier_rank_sql(SQL("s.tier")),
                     old_rank=tier_rank_sql(SQL("s.old_tier")),
+                    tier_rules=self.env["kam.service.level"]._tier_rules_sql([company.id]),
                 )
             )
             summary = cr.dictfetchone()

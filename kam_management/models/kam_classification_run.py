@@ -42,7 +42,8 @@ class KamClassificationRun(models.Model):
         """Read from the run's history lines, so that the list shrinks as the directors
         assign managers; one query for all the runs, in the order the run ranked them."""
         self.env["kam.tier.history"].flush_model(["run_id", "new_tier", "rank", "classification_id"])
-        self.env["kam.classification"].flush_model(["partner_id", "manager_id"])
+        self.env["kam.classification"].flush_model(["partner_id", "manager_id", "company_id"])
+        self.env["kam.service.level"].flush_model(["company_id", "tier", "kam_required"])
         partners_by_run = {}
         if self.ids:
             self.env.cr.execute(
@@ -51,9 +52,11 @@ class KamClassificationRun(models.Model):
                     SELECT h.run_id, array_agg(k.partner_id ORDER BY h.rank, k.partner_id)
                       FROM kam_tier_history h
                       JOIN kam_classification k ON k.id = h.classification_id
-                     WHERE h.run_id = ANY(%s) AND h.new_tier = 'a' AND k.manager_id IS NULL
+                      JOIN (%s) r ON r.company_id = k.company_id AND r.tier = h.new_tier AND r.kam_required
+                     WHERE h.run_id = ANY(%s) AND k.manager_id IS NULL
                      GROUP BY h.run_id
                     """,
+                    self.env["kam.service.level"]._tier_rules_sql(self.company_id.ids),
                     self.ids,
                 )
             )

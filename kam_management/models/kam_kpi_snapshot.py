@@ -718,7 +718,7 @@ class KamKpiSnapshot(models.Model):
                        COALESCE(recent.visit_count, 0)::int AS visit_count,
                        lt.day AS last_contact_date,
                        (%(date)s::date - lt.day)::int AS days_since_contact,
-                       CASE WHEN s.tier = 'a' THEN %(interval_a)s ELSE %(interval_b)s END AS contact_interval,
+                       sl.contact_interval,
                        %(overdue_amount)s AS overdue_amount,
                        COALESCE(sv.satisfaction, rv.score) AS satisfaction, rv.date AS review_date,
                        sv.nps AS customer_nps, sv.satisfaction AS customer_satisfaction,
@@ -738,6 +738,7 @@ class KamKpiSnapshot(models.Model):
                   LEFT JOIN review rv ON rv.partner_id = s.partner_id
                   LEFT JOIN survey sv ON sv.partner_id = s.partner_id
                   LEFT JOIN plan pl ON pl.partner_id = s.partner_id
+                  LEFT JOIN (%(tier_rules)s) sl ON sl.tier = s.tier
             ),
             inputs AS (
                 SELECT b.*,
@@ -753,8 +754,12 @@ class KamKpiSnapshot(models.Model):
                        CASE WHEN b.revenue > 0 THEN (b.overdue_amount * 100 * %(months)s / b.revenue)::float8
                             WHEN b.overdue_amount > 0 THEN 100.0::float8
                             ELSE 0.0::float8 END AS overdue_share,
-                       b.days_since_contact::float8 / b.contact_interval::float8 AS contact_ratio,
-                       (b.days_since_contact IS NULL OR b.days_since_contact > b.contact_interval) AS contact_overdue
+                       CASE WHEN b.contact_interval IS NOT NULL
+                            THEN b.days_since_contact::float8 / b.contact_interval::float8
+                            WHEN b.days_since_contact IS NOT NULL THEN 0.0::float8 END AS contact_ratio,
+                       (b.contact_interval IS NOT NULL
+                        AND (b.days_since_contact IS NULL OR b.days_since_contact > b.contact_interval))
+                           AS contact_overdue
                   FROM base b
             ),
             scored AS (
@@ -835,8 +840,7 @@ class KamKpiSnapshot(models.Model):
             pipeline_weighted=money(SQL("pipe.pipeline_weighted")),
             won_amount=money(SQL("pipe.won_amount")),
             overdue_amount=money(SQL("od.amount")),
-            interval_a=company.kam_contact_interval_a,
-            interval_b=company.kam_contact_interval_b,
+            tier_rules=self.env["kam.service.level"]._tier_rules_sql([company.id]),
             months=company.kam_window_months,
             cover_months=PIPELINE_COVER_MONTHS,
             subscores=subscores,
@@ -869,6 +873,7 @@ class KamKpiSnapshot(models.Model):
             "mail.activity",
             "account.move",
             "kam.account.review",
+            "kam.service.level",
             self._name,
         ):
             self.env[model].flush_model()
@@ -1051,6 +1056,23 @@ class KamKpiSnapshot(models.Model):
         self.ensure_one()
         return {name: self[f"health_loss_{name}"] for name in SIGNAL_NAMES}
 
+    def _contact_detail(self):
+        if not self.last_contact_date:
+            return _("No contact on record.")
+        if not self.contact_interval:
+            return _(
+                "%(days)s days since the last contact (%(date)s); the service level of its tier sets no "
+                "contact interval.",
+                days=self.days_since_contact,
+                date=format_date(self.env, self.last_contact_date),
+            )
+        return _(
+            "%(days)s days since the last contact (%(date)s); expected every %(interval)s days.",
+            days=self.days_since_contact,
+            date=format_date(self.env, self.last_contact_date),
+            interval=self.contact_interval,
+        )
+
     def _signal_detail(self, name):
         """What the figures behind a signal say, in words."""
         self.ensure_one()
@@ -1069,14 +1091,7 @@ class KamKpiSnapshot(models.Model):
                 change=format(self.margin_trend, "+.1f"),
             )
         if name == "contact":
-            if not self.last_contact_date:
-                return _("No contact on record.")
-            return _(
-                "%(days)s days since the last contact (%(date)s); expected every %(interval)s days.",
-                days=self.days_since_contact,
-                date=format_date(self.env, self.last_contact_date),
-                interval=self.contact_interval,
-            )
+            return self._contact_detail()
         if name == "pipeline_cover":
             if not (self.revenue > 0 or self.pipeline_weighted > 0):
                 return _("No revenue and no pipeline: not counted.")

@@ -19,6 +19,17 @@ TERMS = (
 )
 # Columns of res_partner that hold one value per company (JSONB ``{company_id: value}``).
 COMPANY_DEPENDENT = ("specific_property_product_pricelist", "property_payment_term_id")
+# What a tier gets when its company has no service level for it, and what a new service level of
+# the tier starts with: (contact interval in days, survey cadence in months, KAM required).
+# 0 means never (no contact reminder, no survey).
+TIER_DEFAULTS = {
+    "a": (30, 6, True),
+    "b": (90, 12, False),
+    "c": (0, 0, False),
+    "none": (0, 0, False),
+}
+# The longest survey cadence a director can enter, in months.
+MAX_SURVEY_MONTHS = 60
 # What applying a service level does with one term of one customer.
 TERM_ACTIONS = [
     ("apply", "Applied"),
@@ -28,9 +39,11 @@ TERM_ACTIONS = [
 
 
 class KamServiceLevel(models.Model):
-    """What a tier gets in a company: its terms, its contact interval and its activity plans.
+    """What a tier gets in a company: its terms, its contact interval, its survey cadence,
+    whether it needs a Key Account Manager, and its activity plans.
 
-    One record per company and tier; an empty term leaves the customers' value alone. The
+    One record per company and tier; an empty term leaves the customers' value alone. A tier
+    without a record gets ``TIER_DEFAULTS`` (``_tier_rules_sql``), what a new record starts with. The
     engine applies the new tier's level to the customers whose tier it changes, in the run's
     transaction; directors apply a level on demand (``kam.service.level.apply.wizard``).
     """
@@ -53,6 +66,14 @@ class KamServiceLevel(models.Model):
         domain="[('company_id', 'in', (company_id, False))]",
         help="Set on the customers that gain the tier; empty leaves their payment terms alone.",
     )
+    team_id = fields.Many2one(
+        "crm.team",
+        string="Sales team",
+        domain="[('company_id', 'in', (company_id, False))]",
+        help="The default sales team of new quotations and opportunities of the tier's customers: kept when "
+        "their salesperson belongs to it or to no team, as Odoo does with a default team. Empty: the "
+        "salesperson's team, as usual. Confirmed orders keep theirs.",
+    )
     activity_plan_id = fields.Many2one(
         "mail.activity.plan",
         string="Plan on gaining the tier",
@@ -66,6 +87,32 @@ class KamServiceLevel(models.Model):
         domain="[('res_model', '=', 'res.partner'), ('company_id', 'in', (company_id, False))]",
         help="Activity plan launched on the customer when a reclassification demotes it from this tier "
         "(a hand-over plan).",
+    )
+    contact_interval = fields.Integer(
+        string="Contact interval (days)",
+        compute="_compute_tier_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="An account of the tier followed by the daily KPI snapshot and not contacted for longer "
+        "gets a to-do for its KAM. 0: no contact reminder for this tier.",
+    )
+    survey_months = fields.Integer(
+        string="Survey every (months)",
+        compute="_compute_tier_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="How often the contacts of the tier's accounts are invited to the customer survey. 0: never.",
+    )
+    kam_required = fields.Boolean(
+        string="Key Account Manager required",
+        compute="_compute_tier_defaults",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="A customer that gains the tier without a Key Account Manager goes on the directors' to-do list "
+        "after the reclassification.",
     )
     to_apply = fields.Boolean(
         string="Changed since applied",
@@ -85,10 +132,37 @@ class KamServiceLevel(models.Model):
                 "%(tier)s (%(company)s)", tier=labels.get(level.tier, ""), company=level.company_id.name
             )
 
-    @api.constrains("company_id", "pricelist_id", "payment_term_id", "activity_plan_id", "demotion_plan_id")
+    @api.depends("tier")
+    def _compute_tier_defaults(self):
+        for level in self:
+            level.contact_interval, level.survey_months, level.kam_required = TIER_DEFAULTS.get(
+                level.tier, TIER_DEFAULTS["none"]
+            )
+
+    @api.constrains("contact_interval", "survey_months")
+    def _check_rules(self):
+        for level in self:
+            if level.contact_interval < 0:
+                raise ValidationError(
+                    _(
+                        "The contact interval of %(level)s cannot be negative: enter a number of days, "
+                        "or 0 for no contact reminder.",
+                        level=level.display_name,
+                    )
+                )
+            if not 0 <= level.survey_months <= MAX_SURVEY_MONTHS:
+                raise ValidationError(
+                    _(
+                        "The survey cadence of %(level)s must be from 0 (never) to %(max)s months.",
+                        level=level.display_name,
+                        max=MAX_SURVEY_MONTHS,
+                    )
+                )
+
+    @api.constrains("company_id", "pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id")
     def _check_company_terms(self):
         for level in self:
-            for name in ("pricelist_id", "payment_term_id", "activity_plan_id", "demotion_plan_id"):
+            for name in ("pricelist_id", "payment_term_id", "team_id", "activity_plan_id", "demotion_plan_id"):
                 value = level[name]
                 if value and value.company_id and value.company_id != level.company_id:
                     raise ValidationError(
@@ -134,6 +208,87 @@ class KamServiceLevel(models.Model):
     def action_open_adoption_wizard(self):
         """Apply every level of the current company to its existing classification."""
         return self.env["kam.service.level.apply.wizard"]._open(self.env.company)
+
+    # ------------------------------------------------------------------
+    # Per-tier rules: contact interval, survey cadence, KAM required
+    # ------------------------------------------------------------------
+    @api.model
+    def _tier_rules_sql(self, company_ids=None):
+        """A relation of one row per company and tier (``none`` included) with the tier's rules:
+        ``company_id, tier, contact_interval`` (NULL: no contact reminder), ``survey_months``
+        (0: never) and ``kam_required``. A tier without a service level gets ``TIER_DEFAULTS``.
+        Callers flush this model (``flush_model``) before running it."""
+        defaults = SQL(", ").join(
+            SQL("(%s, %s, %s, %s)", tier, interval, months, required)
+            for tier, (interval, months, required) in TIER_DEFAULTS.items()
+        )
+        where = SQL("WHERE c.id = ANY(%s)", list(company_ids)) if company_ids is not None else SQL()
+        return SQL(
+            """
+            SELECT c.id AS company_id, d.tier,
+                   NULLIF(CASE WHEN l.id IS NULL THEN d.contact_interval ELSE l.contact_interval END, 0)
+                       AS contact_interval,
+                   CASE WHEN l.id IS NULL THEN d.survey_months ELSE COALESCE(l.survey_months, 0) END AS survey_months,
+                   CASE WHEN l.id IS NULL THEN d.kam_required ELSE COALESCE(l.kam_required, false) END AS kam_required
+              FROM res_company c
+             CROSS JOIN (VALUES %(defaults)s) AS d(tier, contact_interval, survey_months, kam_required)
+              LEFT JOIN kam_service_level l ON l.company_id = c.id AND l.tier = d.tier
+             %(where)s
+            """,
+            defaults=defaults,
+            where=where,
+        )
+
+    @api.model
+    def _teams_of_customers(self, pairs):
+        """``{(partner id, company id): sales team id}`` for the ``(partner id, company id)`` pairs
+        whose customer's tier in that company has a service level with a sales team; one query."""
+        pairs = {(partner_id, company_id) for partner_id, company_id in pairs if partner_id and company_id}
+        if not pairs:
+            return {}
+        self.env["res.partner"].flush_model(["commercial_partner_id"])
+        self.env["kam.classification"].flush_model(["company_id", "partner_id", "tier"])
+        self.flush_model(["company_id", "tier", "team_id"])
+        partner_ids, company_ids = zip(*pairs, strict=True)
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT x.partner_id, x.company_id, l.team_id
+                  FROM unnest(%s::int[], %s::int[]) AS x(partner_id, company_id)
+                  JOIN res_partner p ON p.id = x.partner_id
+                  LEFT JOIN kam_classification k ON k.company_id = x.company_id
+                                                AND k.partner_id = p.commercial_partner_id
+                  JOIN kam_service_level l ON l.company_id = x.company_id AND l.tier = COALESCE(k.tier, 'none')
+                 WHERE l.team_id IS NOT NULL
+                """,
+                list(partner_ids),
+                list(company_ids),
+            )
+        )
+        return {(partner_id, company_id): team_id for partner_id, company_id, team_id in self.env.cr.fetchall()}
+
+    @api.model
+    def _adopt_tier_rules(self, rules_by_company):
+        """Write per-tier rules onto the service levels, creating the missing levels.
+
+        ``rules_by_company``: ``{company_id: {tier: {field: value}}}`` with fields among
+        ``contact_interval`` and ``survey_months``. Used by the upgrade that moved these
+        settings from the company to the service levels; the levels' constraints check the
+        values, so bad ones stop the upgrade instead of being saved."""
+        Level = self.sudo().with_context(active_test=False)
+        existing = Level.search([("company_id", "in", list(rules_by_company))])
+        by_key = {(level.company_id.id, level.tier): level for level in existing}
+        to_create = []
+        for company_id, rules in rules_by_company.items():
+            for tier, vals in rules.items():
+                level = by_key.get((company_id, tier))
+                if level:
+                    changes = {name: value for name, value in vals.items() if level[name] != value}
+                    if changes:
+                        level.write(changes)
+                else:
+                    to_create.append({"company_id": company_id, "tier": tier, **vals})
+        return Level.create(to_create) | existing
 
     # ------------------------------------------------------------------
     # Applying the levels
@@ -243,8 +398,8 @@ class KamServiceLevel(models.Model):
         """Apply the levels of ``company`` to the customers of ``source`` (see ``_terms_sql``).
 
         Set-based and constant in queries: one statement decides every term, then one UPDATE
-        per term writes the customers (and their contacts, as Odoo passes commercial terms
-        on), one remembers what was applied, one records it in the history lines. Returns the
+        writes every term on the customers (and their contacts, as Odoo passes commercial
+        terms on), one remembers what was applied, one records it in the history lines. Returns the
         number of terms applied and kept.
         """
         self._flush_term_sources()
@@ -258,26 +413,45 @@ class KamServiceLevel(models.Model):
         )
         cr.execute(SQL("ANALYZE kam_service_terms"))
         key = str(company.id)
-        for term, column, _table, _applied in TERMS:
+
+        def value(term, column):
             if column in COMPANY_DEPENDENT:
-                value = SQL(
-                    "COALESCE(p.%s, '{}'::jsonb) || jsonb_build_object(%s, t.new_id)", SQL.identifier(column), key
+                return SQL(
+                    "COALESCE(p.%s, '{}'::jsonb) || jsonb_build_object(%s, t.%s)",
+                    SQL.identifier(column),
+                    key,
+                    SQL.identifier(term),
                 )
-            else:
-                value = SQL("t.new_id")
-            cr.execute(
-                SQL(
-                    """
-                    UPDATE res_partner p
-                       SET %(column)s = %(value)s
-                      FROM kam_service_terms t
-                     WHERE t.term = %(term)s AND t.action = 'apply' AND p.commercial_partner_id = t.partner_id
-                    """,
-                    column=SQL.identifier(column),
-                    value=value,
-                    term=term,
-                )
+            return SQL("t.%s", SQL.identifier(term))
+
+        # One UPDATE for every term: each customer row (and its contacts) is rewritten once,
+        # not once per term.
+        cr.execute(
+            SQL(
+                """
+                UPDATE res_partner p
+                   SET %(assignments)s
+                  FROM (SELECT partner_id, %(aggregates)s
+                          FROM kam_service_terms
+                         WHERE action = 'apply'
+                         GROUP BY partner_id) t
+                 WHERE p.commercial_partner_id = t.partner_id
+                """,
+                assignments=SQL(", ").join(
+                    SQL(
+                        "%(column)s = CASE WHEN t.%(term)s IS NULL THEN p.%(column)s ELSE %(value)s END",
+                        column=SQL.identifier(column),
+                        term=SQL.identifier(term),
+                        value=value(term, column),
+                    )
+                    for term, column, _table, _applied in TERMS
+                ),
+                aggregates=SQL(", ").join(
+                    SQL("MAX(new_id) FILTER (WHERE term = %s) AS %s", term, SQL.identifier(term))
+                    for term, _column, _table, _applied in TERMS
+                ),
             )
+        )
         # What the levels applied is what a later application compares the customer's terms with.
         cr.execute(
             SQL(

@@ -7,10 +7,11 @@ from ..const import TIERS
 class KamSurveyDue(models.Model):
     """The contacts of key accounts that the survey cadence invites next.
 
-    A contact is due when the cadence of its account's tier in the company is not "never",
-    the company has a survey, and the contact has not been invited for that company within
-    the cadence. The contacts of an account are the stakeholders of its plans in the company
-    with an email; an account without any has its own contacts with an email. The daily job
+    A contact is due when the survey cadence of its account's tier in the company (the tier's
+    ``kam.service.level``) is not "never", the company has a survey, and the contact has not
+    been invited for that company within the cadence. The contacts of an account are the
+    stakeholders of its plans in the company with an email; an account without any has its own
+    contacts with an email. The daily job
     invites exactly these rows (``_kam_due_sql``), so this list is what it will do.
     """
 
@@ -41,9 +42,8 @@ class KamSurveyDue(models.Model):
     @api.model
     def _kam_flush_due_sources(self):
         self.env["kam.classification"].flush_model(["company_id", "partner_id", "tier", "manager_id"])
-        self.env["res.company"].flush_model(
-            ["kam_survey_id", "kam_survey_months_a", "kam_survey_months_b", "kam_survey_months_c"]
-        )
+        self.env["res.company"].flush_model(["kam_survey_id"])
+        self.env["kam.service.level"].flush_model(["company_id", "tier", "survey_months"])
         self.env["kam.account.plan.stakeholder"].flush_model(["plan_id", "partner_id", "company_id"])
         self.env["kam.account.plan"].flush_model(["partner_id", "company_id", "state"])
         self.env["res.partner"].flush_model(["active", "email", "commercial_partner_id", "type"])
@@ -65,11 +65,10 @@ class KamSurveyDue(models.Model):
             """
             WITH accounts AS MATERIALIZED (
                 SELECT k.company_id, k.partner_id AS account_id, k.tier, k.manager_id, c.kam_survey_id AS survey_id,
-                       CASE k.tier WHEN 'a' THEN c.kam_survey_months_a
-                                   WHEN 'b' THEN c.kam_survey_months_b
-                                   ELSE c.kam_survey_months_c END AS cadence_months
+                       r.survey_months AS cadence_months
                   FROM kam_classification k
                   JOIN res_company c ON c.id = k.company_id
+                  JOIN (%(tier_rules)s) r ON r.company_id = k.company_id AND r.tier = k.tier
                   JOIN survey_survey s ON s.id = c.kam_survey_id
                  WHERE k.tier IS NOT NULL AND s.active AND s.kam_recommendation_question_id IS NOT NULL
             ),
@@ -108,4 +107,5 @@ class KamSurveyDue(models.Model):
             """,
             today=today,
             columns=columns,
+            tier_rules=self.env["kam.service.level"]._tier_rules_sql(),
         )

@@ -200,16 +200,6 @@ class ResCompany(models.Model):
         help="Daily snapshots older than this are thinned to the last one of each month. "
         "Keep at least the revenue window.",
     )
-    kam_contact_interval_a = fields.Integer(
-        string="Contact key accounts every (days)",
-        default=30,
-        help="A tier A account not contacted for longer gets a to-do for its KAM.",
-    )
-    kam_contact_interval_b = fields.Integer(
-        string="Contact tier B accounts every (days)",
-        default=90,
-        help="A followed tier B account not contacted for longer gets a to-do for its KAM.",
-    )
     kam_health_weight_revenue_trend = fields.Float(
         string="Weight: revenue trend", default=DEFAULT_WEIGHTS["revenue_trend"]
     )
@@ -274,17 +264,6 @@ class ResCompany(models.Model):
                         company=company.name,
                         risk=risk,
                         healthy=healthy,
-                    )
-                )
-
-    @api.constrains("kam_contact_interval_a", "kam_contact_interval_b")
-    def _check_kam_contact_intervals(self):
-        for company in self:
-            if company.kam_contact_interval_a < 1 or company.kam_contact_interval_b < 1:
-                raise ValidationError(
-                    _(
-                        "The contact intervals of %(company)s must be at least 1 day.",
-                        company=company.name,
                     )
                 )
 
@@ -468,21 +447,13 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Customer surveys
     # ------------------------------------------------------------------
-    # Which survey asks the key accounts, and how often each tier is asked.
+    # Which survey asks the key accounts, and when non-respondents are reminded; how often each
+    # tier is asked is the survey cadence of its service level (kam.service.level).
     kam_survey_id = fields.Many2one(
         "survey.survey",
         string="Key account survey",
         default=lambda self: self.env.ref("kam_management.survey_key_account_relationship", raise_if_not_found=False),
         help="The survey sent to the contacts of the accounts; its recommendation question makes the NPS.",
-    )
-    kam_survey_months_a = fields.Integer(
-        string="Survey key accounts every (months)", default=6, help="0: never survey tier A accounts."
-    )
-    kam_survey_months_b = fields.Integer(
-        string="Survey tier B accounts every (months)", default=12, help="0: never survey tier B accounts."
-    )
-    kam_survey_months_c = fields.Integer(
-        string="Survey tier C accounts every (months)", default=0, help="0: never survey tier C accounts."
     )
     kam_survey_reminder_days = fields.Integer(
         string="Remind non-respondents after (days)",
@@ -494,15 +465,13 @@ class ResCompany(models.Model):
     def _check_kam_survey_id(self):
         self.kam_survey_id._kam_check_usable()
 
-    @api.constrains("kam_survey_months_a", "kam_survey_months_b", "kam_survey_months_c", "kam_survey_reminder_days")
-    def _check_kam_survey_cadence(self):
+    @api.constrains("kam_survey_reminder_days")
+    def _check_kam_survey_reminder_days(self):
         for company in self:
-            months = (company.kam_survey_months_a, company.kam_survey_months_b, company.kam_survey_months_c)
-            if any(not 0 <= value <= 60 for value in months) or not 0 <= company.kam_survey_reminder_days <= 90:
+            if not 0 <= company.kam_survey_reminder_days <= 90:
                 raise ValidationError(
                     _(
-                        "The survey cadence of %(company)s must be from 0 (never) to 60 months per tier, "
-                        "and the reminder from 0 (never) to 90 days.",
+                        "The survey reminder of %(company)s must be from 0 (never) to 90 days after the invitation.",
                         company=company.name,
                     )
                 )

@@ -498,6 +498,12 @@ class ResPartner(models.Model):
         groups=KAM_GROUP,
         help="The service levels never change this customer's pricelist or payment terms in this company.",
     )
+    kam_contact_interval = fields.Integer(
+        string="Contact interval (days)", compute="_compute_kam_service_level", groups=KAM_GROUP
+    )
+    kam_survey_months = fields.Integer(
+        string="Survey every (months)", compute="_compute_kam_service_level", groups=KAM_GROUP
+    )
 
     @api.depends_context("company")
     def _compute_kam_service_level(self):
@@ -512,7 +518,10 @@ class ResPartner(models.Model):
         by_tier = {level.tier: level for level in levels}
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id)
-            partner.kam_service_level_id = by_tier.get((row.tier if row else False) or "none", levels.browse())
+            level = by_tier.get((row.tier if row else False) or "none", levels.browse())
+            partner.kam_service_level_id = level
+            partner.kam_contact_interval = level.contact_interval
+            partner.kam_survey_months = level.survey_months
             partner.kam_keep_terms = bool(row and row.keep_terms)
 
     def _inverse_kam_keep_terms(self):

@@ -78,7 +78,11 @@ class SurveyUserInput(models.Model):
     kam_loop_user_id = fields.Many2one(
         "res.users", string="Followed up by", readonly=True, copy=False, help="The account's KAM when the answer came."
     )
-    kam_activity_id = fields.Many2one("mail.activity", string="Follow-up to-do", readonly=True, ondelete="set null")
+    # Indexed: every deleted or done activity looks up the answers that point to it (the
+    # foreign key's "set null"); unindexed, that is a scan of all the answers per activity.
+    kam_activity_id = fields.Many2one(
+        "mail.activity", string="Follow-up to-do", readonly=True, ondelete="set null", index="btree_not_null"
+    )
     kam_loop_note = fields.Text(string="What was done", copy=False)
     kam_loop_closed_on = fields.Datetime(string="Closed on", readonly=True, copy=False)
     kam_loop_days = fields.Float(
@@ -363,9 +367,15 @@ class SurveyUserInput(models.Model):
     @api.model
     def _kam_create_invitations(self, triples):
         """Create one answer per ``(survey id, company id, contact)`` and queue its mail, in batch."""
+        contacts = self.env["res.partner"].browse([contact.id for _survey, _company, contact in triples])
+        # One read of every contact, not one per thousand (the prefetch's page).
+        contacts.fetch(["name", "email", "lang", "commercial_partner_id"])
         answers = (
             self.env["survey.user_input"]
             .sudo()
+            # Without the chatter's bookkeeping: subscribing followers looks them up once per new
+            # record (a query per invitation), and a "created" note on each invitation says nothing.
+            .with_context(tracking_disable=True)
             .create(
                 [
                     {
@@ -374,10 +384,14 @@ class SurveyUserInput(models.Model):
                         "email": contact.email,
                         "nickname": contact.name,
                         "kam_company_id": company_id,
+                        # Known already: given, the stored computes are not written a second time.
+                        "kam_account_id": contact.commercial_partner_id.id,
+                        "kam_loop_days": 0.0,
                     }
                     for survey_id, company_id, contact in triples
                 ]
             )
+            .with_context(tracking_disable=False)
         )
         answers._kam_send_mails("kam_management.mail_template_kam_survey_invite")
         return answers

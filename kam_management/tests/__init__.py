@@ -17,6 +17,7 @@ from . import test_reports_xlsx
 from . import test_reports_security
 from . import test_pareto
 from . import test_service_level
+from . import test_service_level_rules
 from . import test_service_level_tour
 from . import test_demo_data
 from . import test_figures

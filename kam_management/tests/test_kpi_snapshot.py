@@ -38,6 +38,7 @@ class TestKpiSnapshot(KpiCommon):
         # Relationship
         self.assertEqual(row.visit_count, 1)
         self.assertEqual(row.last_contact_date, day - timedelta(days=10))
+        # Tier A without a service level of its own: the default interval of a new one, 30 days.
         self.assertEqual((row.days_since_contact, row.contact_interval, row.contact_overdue), (10, 30, False))
         self.assertEqual(row.overdue_amount, 0, "paid invoices are not overdue")
         self.assertEqual((row.satisfaction, row.review_date), (8.0, day - timedelta(days=3)))
@@ -316,8 +317,6 @@ class TestKpiSnapshot(KpiCommon):
             {"kam_health_healthy_from": 30, "kam_health_risk_below": 50},
             {"kam_health_healthy_from": 120},
             {"kam_health_risk_below": 0},
-            {"kam_contact_interval_a": 0},
-            {"kam_contact_interval_b": -5},
             {"kam_kpi_retention_days": 300},
             {"kam_window_months": 24},
             {"kam_health_drop_points": 0},
@@ -336,9 +335,9 @@ class TestKpiSnapshot(KpiCommon):
     def test_settings_screen_saves_nothing_on_bad_input(self):
         with self.assertRaisesRegex(ValidationError, "out of order"), self.env.cr.savepoint():
             self.env["res.config.settings"].create(
-                {"kam_health_healthy_from": 30, "kam_health_risk_below": 60, "kam_contact_interval_a": 14}
+                {"kam_health_healthy_from": 30, "kam_health_risk_below": 60, "kam_kpi_retention_days": 500}
             ).execute()
-        self.assertEqual((self.company.kam_health_healthy_from, self.company.kam_contact_interval_a), (80.0, 30))
+        self.assertEqual((self.company.kam_health_healthy_from, self.company.kam_kpi_retention_days), (80.0, 400))
 
     def test_cron_takes_todays_snapshot_and_thins(self):
         cron = self.env.ref("kam_management.ir_cron_kam_kpi_snapshot")

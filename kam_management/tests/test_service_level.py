@@ -9,7 +9,7 @@ from .common import KamCommon
 
 # Applying the levels: decide (temporary table and its statistics), one UPDATE per term, what was
 # applied, the history, the counts; whatever the number of customers.
-QUERIES_TO_APPLY = 8
+QUERIES_TO_APPLY = 7
 
 
 class ServiceLevelCommon(KamCommon):

@@ -91,7 +91,7 @@ class TestKamSettings(KamCommon):
             {"kam_window_months": 0},
             {"kam_value_line": 0.0},
             {"kam_health_healthy_from": 40.0},
-            {"kam_contact_interval_a": 0},
+            {"kam_survey_reminder_days": -1},
             {"kam_max_key_accounts": 0},
         ]
         rates_before = self.env["kam.cost.rate"].search_count([])
@@ -233,6 +233,22 @@ class TestKamSettings(KamCommon):
         self.assertEqual(page_fields, set(self.env["res.company"]._kam_setting_fields()))
         self.assertEqual(screen_fields - {"company_id"}, page_fields)
         self.assertTrue(self.director.has_group(DIRECTOR_GROUP))
+
+    def test_settings_declared_once(self):
+        """Both screens take their key-account fields from one mixin, and the per-tier rules
+        are no company setting any more: they live on the service levels, which both screens
+        open."""
+        settings = set(self.env["res.company"]._kam_setting_fields())
+        mixin = {
+            name
+            for name, field in self.env["kam.settings.mixin"]._fields.items()
+            if field.related and field.related.startswith("company_id.kam_")
+        }
+        self.assertEqual(settings, mixin)
+        self.assertLessEqual({"res.config.settings", "kam.settings"}, self.env["kam.settings.mixin"]._inherit_children)
+        self.assertFalse({"kam_contact_interval_a", "kam_survey_months_a"} & set(self.env["res.company"]._fields))
+        action = self.env["kam.settings"].with_user(self.director).create({}).action_kam_open_service_levels()
+        self.assertEqual(action["res_model"], "kam.service.level")
 
 
 @tagged("post_install", "-at_install")

@@ -14,11 +14,17 @@ class TestSurveyCadence(SurveyCommon):
     """The daily job invites the accounts that are due by tier, never twice inside the cadence,
     and reminds non-respondents once."""
 
+    def _cadence(self, **months):
+        """The survey cadence of each tier, on the company's service levels, as a director sets it."""
+        self.env["kam.service.level"].with_user(self.director).create(
+            [{"company_id": self.company.id, "tier": tier, "survey_months": value} for tier, value in months.items()]
+        )
+
     def _mails(self, answers):
         return self.env["mail.mail"].search([("model", "=", "survey.user_input"), ("res_id", "in", answers.ids)])
 
     def test_due_invited_once_then_reminded_once(self):
-        self.company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 0})
+        self._cadence(a=6, b=0)
         now = self.env.cr.now()
         due = self.env["kam.survey.due"].search([("company_id", "=", self.company.id)])
         self.assertEqual(
@@ -53,9 +59,13 @@ class TestSurveyCadence(SurveyCommon):
         )
 
     def test_cadence_queries_do_not_grow_with_accounts(self):
-        """One batch for every due account: the query count is the same for 2 and for 8 accounts."""
-        self.company.write({"kam_survey_months_a": 6, "kam_survey_months_b": 6})
+        """One batch for every due account: the query count is the same for 2 and for 8 accounts.
+
+        Run with the chatter on, as the scheduled job runs (the tests' environment turns it off):
+        the chatter looked up the followers of each new invitation, a query per invitation."""
+        self._cadence(a=6, b=6)
         now = self.env.cr.now()
+        Answer = self.Answer.with_context(tracking_disable=False)
 
         def count(extra):
             self.env.cr.execute("SAVEPOINT cadence_count")
@@ -70,7 +80,7 @@ class TestSurveyCadence(SurveyCommon):
             )
             self._warm_up(lambda: None)
             before = self.env.cr.sql_log_count
-            invitations, _reminders = self.Answer._kam_survey_cadence(now)
+            invitations, _reminders = Answer._kam_survey_cadence(now)
             self.env.flush_all()
             queries = self.env.cr.sql_log_count - before
             invited = len(invitations)
@@ -121,6 +131,23 @@ class TestSurveyInvitation(SurveyCommon):
             wizard.action_invite()
         self.assertFalse(self.Answer.search([("kam_account_id", "=", self.account.id)]), "no invitation created")
         self.assertEqual(self.env["mail.mail"].search_count([]), mails_before, "no mail queued")
+
+    def test_account_without_any_email_is_refused(self):
+        """A company none of whose contacts has an email cannot be surveyed: the refusal names the
+        contacts to complete, and nothing is created."""
+        mute = self.env["res.partner"].create({"name": "Mute Account", "is_company": True})
+        nora = self.env["res.partner"].create({"name": "Nora Noemail", "parent_id": mute.id})
+        Wizard = self.env["kam.survey.invite.wizard"].with_user(self.director)
+        wizard = Wizard.browse(Wizard.action_open(mute, self.company)["res_id"])
+        self.assertFalse(wizard.contact_ids, "nobody can be invited")
+        self.assertEqual(wizard.missing_email_ids, nora, "the contact without an email is listed")
+        with self.assertRaisesRegex(UserError, r"Mute Account has no contact chosen to invite.*Nora Noemail"):
+            wizard.action_invite()
+        bare = self.env["res.partner"].create({"name": "Bare Account", "is_company": True})
+        wizard = Wizard.browse(Wizard.action_open(bare, self.company)["res_id"])
+        with self.assertRaisesRegex(UserError, r"Bare Account has no contact chosen to invite.*none"):
+            wizard.action_invite()
+        self.assertFalse(self.Answer.search([("kam_account_id", "in", (mute | bare).ids)]), "no invitation created")
 
     def test_survey_without_recommendation_question(self):
         survey = self.env["survey.survey"].create({"title": "Plain survey"})

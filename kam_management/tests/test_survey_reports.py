@@ -1,9 +1,11 @@
 import io
 
 import openpyxl
+from lxml import html as lxml_html
 
 from odoo.tests import tagged
 
+from .reports_common import norm
 from .survey_common import SurveyCommon
 
 
@@ -56,3 +58,34 @@ class TestSurveyReports(SurveyCommon):
         self.assertAlmostEqual(row["NPS (12 months)"], partner.kam_nps, places=6)
         self.assertAlmostEqual(row["Customer satisfaction (0–10)"], partner.kam_survey_satisfaction, places=6)
         self.assertEqual(row["Survey answers (12 months)"], 3)
+
+    def _review_html(self):
+        Report = self.env["ir.actions.report"].with_user(self.director)
+        html, _kind = Report._render_qweb_html("kam_management.action_report_kam_account_review", self.account.ids)
+        return lxml_html.fromstring(html.decode())
+
+    @staticmethod
+    def _labelled(tree, label):
+        """The text of the paragraph where ``label`` is printed in bold, from the label on."""
+        found = [
+            norm(strong.getparent().text_content())
+            for strong in tree.iter("strong")
+            if norm(strong.text_content()) == label
+        ]
+        return [text[text.index(label) :] for text in found]
+
+    def test_review_pdf_says_whose_score_is_whose(self):
+        """The printed review labels the KAM's own score as the KAM's assessment and the customer's
+        as the survey's, each next to its own value."""
+        self.env["kam.account.review"].create({"plan_id": self.plan.id, "date": self.day, "satisfaction_score": 8.0})
+        tree = self._review_html()
+        kam = self._labelled(tree, "KAM's assessment (review)")
+        self.assertEqual(len(kam), 1, "the KAM's score is printed once, labelled")
+        self.assertTrue(kam[0].startswith("KAM's assessment (review): 8.0/10"), kam[0])
+        customer = self._labelled(tree, "Customer satisfaction (survey)")
+        self.assertEqual(len(customer), 1, "the customer's score is printed once, labelled")
+        # Answers of the last 12 months on the 1–5 service question: 5, 4 and 2, that is 10, 7.5
+        # and 2.5 on 0–10; the answer of 400 days ago is out of the window.
+        self.assertAlmostEqual(self._figures().kam_survey_satisfaction, 20.0 / 3, places=6)
+        self.assertTrue(customer[0].startswith("Customer satisfaction (survey): 6.7/10"), customer[0])
+        self.assertFalse(self._labelled(tree, "Satisfaction"), "no score left without saying whose it is")
