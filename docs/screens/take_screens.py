@@ -191,6 +191,11 @@ def menu(section, item=None):
     return STEP_JS % steps
 
 
+def top_menu(item):
+    """Choose the app's top menu entry ``item`` (an entry without a dropdown, such as Dashboard)."""
+    return STEP_JS % f"await click('.o_menu_sections .o_nav_entry', {json.dumps(item)});"
+
+
 def open_card(text):
     """Open the kanban card that shows ``text``."""
     return STEP_JS % f"await click('.o_kanban_record', {json.dumps('~' + text)});"
@@ -228,18 +233,16 @@ def shots(call):
         order="health_score, id",
         limit=1,
     )[0]["partner_id"][1]
+    # The dashboard is a server action: opened from the app's menu, so that the menu shows.
+    dashboard = ("action-kam_management.kam_classification_action", [top_menu("Dashboard")])
     return [
         ("kam_classified_customers.png", "action-kam_management.kam_classification_action", []),
         ("kam_pareto.png", "action-kam_management.kam_classification_action_pareto_chart", []),
         ("kam_partner_key_account.png", f"action-base.action_partner_form/{partner_id}", [tab("key_account")]),
         ("kam_account_plan.png", plan_path, []),
         ("kam_account_plan_objectives.png", plan_path, [tab("objectives", scroll=False)]),
-        ("kam_kpi_dashboard.png", "action-kam_management.kam_kpi_snapshot_server_action_dashboard", []),
-        (
-            "kam_kpi_health.png",
-            "action-kam_management.kam_kpi_snapshot_server_action_dashboard",
-            [open_card(weakest)],
-        ),
+        ("kam_kpi_dashboard.png", dashboard[0], dashboard[1]),
+        ("kam_kpi_health.png", dashboard[0], [*dashboard[1], open_card(weakest)]),
         (
             "kam_cost_to_serve.png",
             "action-kam_management.kam_account_fact_action",
@@ -247,7 +250,8 @@ def shots(call):
         ),
         ("kam_contribution.png", "action-kam_management.kam_classification_action_cost", []),
         ("kam_portfolio.png", "action-kam_management.kam_portfolio_action", []),
-        ("kam_reports.png", "action-kam_management.kam_report_wizard_action", []),
+        ("kam_settings.png", "action-kam_management.kam_settings_action", []),
+        ("kam_reports.png", "action-kam_management.kam_classification_action", [menu("Reporting", "Print reports")]),
     ]
 
 
@@ -256,13 +260,11 @@ DOCS_DIR = Path(__file__).resolve().parent
 
 def spanish_shots(call):
     """The screens of docs/screens/, as the demo's Spanish director sees them."""
+    key_accounts = "action-kam_management.kam_classification_action"
     return [
-        ("es_menu_reporting.png", "action-kam_management.kam_kpi_snapshot_server_action_dashboard", [menu("Informes")]),
-        (
-            "es_menu_configuration.png",
-            "action-kam_management.kam_kpi_snapshot_server_action_dashboard",
-            [menu("Configuración")],
-        ),
+        ("es_menu_reporting.png", key_accounts, [menu("Informes")]),
+        ("es_menu_team.png", key_accounts, [menu("Equipo")]),
+        ("es_menu_configuration.png", key_accounts, [menu("Configuración")]),
         ("es_pareto.png", "action-kam_management.kam_classification_action_pareto_chart", []),
         ("es_competency_matrix.png", "action-kam_management.kam_competency_gap_action_matrix", []),
     ]

@@ -1,13 +1,13 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+# The areas a competency belongs to: each gathers several competencies, so that training needs
+# can be planned by area (a course on commercial skills serves negotiation and market knowledge).
 COMPETENCY_CATEGORIES = [
-    ("negotiation", "Negotiation"),
-    ("strategic_planning", "Strategic planning"),
-    ("financial_acumen", "Financial acumen"),
-    ("relationship", "Relationship building"),
-    ("product_market", "Product and market knowledge"),
-    ("crm_data", "CRM and data use"),
+    ("commercial", "Commercial skills"),
+    ("strategy", "Strategy and business acumen"),
+    ("relationship", "Relationship management"),
+    ("execution", "Tools and execution"),
     ("other", "Other"),
 ]
 LEVEL_MIN, LEVEL_MAX = 1, 5
@@ -27,7 +27,13 @@ class KamCompetency(models.Model):
     sequence = fields.Integer(default=10)
     name = fields.Char(required=True, translate=True)
     description = fields.Text(translate=True)
-    category = fields.Selection(COMPETENCY_CATEGORIES, required=True, default="other", index=True)
+    category = fields.Selection(
+        COMPETENCY_CATEGORIES,
+        required=True,
+        default="other",
+        index=True,
+        help="The area the competency belongs to; training needs can be grouped and planned by area.",
+    )
     expected_level_a = fields.Integer(
         string="Expected level, tier A", default=4, help="Level expected of a KAM handling key accounts (1 to 5)."
     )

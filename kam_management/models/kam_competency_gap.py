@@ -45,14 +45,21 @@ class KamCompetencyGap(models.Model):
     category = fields.Selection(COMPETENCY_CATEGORIES, readonly=True)
     sequence = fields.Integer(readonly=True)
     tier = fields.Selection(
-        TIERS, string="Highest tier handled", readonly=True, help="The expected level is the one of this tier."
+        TIERS,
+        string="Highest tier handled",
+        readonly=True,
+        help="The highest tier among the accounts the KAM handles; the expected level is the one of this tier.",
     )
     expected_level = fields.Integer(readonly=True, aggregator="avg", string="Expected level")
     current_level = fields.Integer(
         readonly=True, aggregator="avg", help="Empty when never assessed.", string="Current level"
     )
+    # A group shows its largest gap: a sum would let a level above expectation in one competency
+    # hide a need in another.
     gap = fields.Integer(
-        readonly=True, aggregator="sum", help="Expected level minus current level; above 0 is a training need."
+        readonly=True,
+        aggregator="max",
+        help="Expected level minus current level; above 0 is a training need. A group shows its largest gap.",
     )
     is_assessed = fields.Boolean(string="Assessed", readonly=True)
     assessment_id = fields.Many2one("kam.competency.assessment", string="Current assessment", readonly=True)

@@ -51,11 +51,14 @@ class KamSurveyDue(models.Model):
         self.env["survey.survey"].flush_model(["active", "kam_recommendation_question_id"])
 
     @api.model
-    def _kam_due_sql(self, today, detail=False):
+    def _kam_due_sql(self, today, detail=False, limit=None):
         """``(company_id, survey_id, contact_id)`` of every contact due on ``today``, in one statement
         for every company and account (plus account, tier, manager, cadence and last invitation
-        when ``detail``)."""
+        when ``detail``). With ``limit``, the first ``limit`` of them, each row with the number
+        of contacts due in all (``due_count``)."""
         columns = SQL("d.company_id, d.survey_id, d.contact_id")
+        if limit is not None:
+            columns = SQL("%s, COUNT(*) OVER () AS due_count", columns)
         if detail:
             columns = SQL(
                 "%s, d.account_id, d.tier, d.manager_id, d.cadence_months, d.last_invited_on::date AS last_invited_on",
@@ -103,9 +106,10 @@ class KamSurveyDue(models.Model):
                  WHERE last.invited IS NULL
                     OR last.invited::date <= (%(today)s::date - make_interval(months => a.cadence_months))::date
             )
-            SELECT %(columns)s FROM d ORDER BY d.company_id, d.contact_id
+            SELECT %(columns)s FROM d ORDER BY d.company_id, d.contact_id %(limit)s
             """,
             today=today,
             columns=columns,
+            limit=SQL("LIMIT %s", limit) if limit is not None else SQL(),
             tier_rules=self.env["kam.service.level"]._tier_rules_sql(),
         )

@@ -17,6 +17,8 @@ LOOP_STATES = [("open", "Open"), ("closed", "Closed")]
 WINDOW_MONTHS = 12
 # "Latest" NPS: the answers of the last round, this many days up to the last answer.
 LATEST_ROUND_DAYS = 90
+# Invitations (and reminders) the daily cadence job sends per batch, one transaction each.
+CADENCE_BATCH = 500
 # Working days the KAM has to call back a detractor, and to follow up a passive.
 DETRACTOR_CALLBACK_DAYS = 2
 PASSIVE_FOLLOWUP_DAYS = 10
@@ -422,7 +424,11 @@ class SurveyUserInput(models.Model):
 
     @api.model
     def _cron_kam_survey_cadence(self):
-        self._kam_survey_cadence(fields.Datetime.now())
+        """The daily job, in batches of ``CADENCE_BATCH`` invitations and reminders: each batch is
+        one transaction of the same statements whatever the number of accounts, and the job runs
+        again at once while contacts are left (Odoo's cron progress)."""
+        invitations, reminders, left = self._kam_survey_cadence_batch(fields.Datetime.now(), CADENCE_BATCH)
+        self.env["ir.cron"]._notify_progress(done=len(invitations) + len(reminders), remaining=left)
 
     @api.model
     def _kam_survey_cadence(self, now):
@@ -431,43 +437,56 @@ class SurveyUserInput(models.Model):
 
         Returns ``(invitations, reminders)``.
         """
-        Due = self.env["kam.survey.due"]
-        Due._kam_flush_due_sources()
-        self.env.cr.execute(Due._kam_due_sql(now.date()))
-        rows = self.env.cr.fetchall()
-        contacts = self.env["res.partner"].browse([contact_id for _company, _survey, contact_id in rows])
-        invitations = self._kam_create_invitations(
-            [
-                (survey_id, company_id, contact)
-                for (company_id, survey_id, _id), contact in zip(rows, contacts, strict=True)
-            ]
-        )
-        reminders = self._kam_remind(now)
+        invitations, reminders, _left = self._kam_survey_cadence_batch(now)
         return invitations, reminders
 
     @api.model
-    def _kam_remind(self, now):
-        """Remind once, after the company's delay, the invited contacts who have not answered."""
+    def _kam_survey_cadence_batch(self, now, limit=None):
+        """``_kam_survey_cadence`` for at most ``limit`` invitations and ``limit`` reminders (all
+        when ``limit`` is None): the contacts left stay due, the next batch takes them.
+
+        Returns ``(invitations, reminders, number of invitations and reminders left)``.
+        """
+        Due = self.env["kam.survey.due"]
+        Due._kam_flush_due_sources()
+        self.env.cr.execute(Due._kam_due_sql(now.date(), limit=limit))
+        rows = self.env.cr.fetchall()
+        due = rows[0][3] if limit is not None and rows else len(rows)
+        contacts = self.env["res.partner"].browse([row[2] for row in rows])
+        invitations = self._kam_create_invitations(
+            [(row[1], row[0], contact) for row, contact in zip(rows, contacts, strict=True)]
+        )
+        reminders, waiting = self._kam_remind(now, limit)
+        return invitations, reminders, due - len(invitations) + waiting - len(reminders)
+
+    @api.model
+    def _kam_remind(self, now, limit=None):
+        """Remind once, after the company's delay, the invited contacts who have not answered (the
+        first ``limit`` of them). Returns ``(reminders, number of contacts to remind in all)``."""
         self.flush_model(["kam_company_id", "state", "kam_reminded_on", "create_date", "test_entry"])
         self.env.cr.execute(
             SQL(
                 """
-                SELECT ui.id
+                SELECT ui.id, COUNT(*) OVER ()
                   FROM survey_user_input ui
                   JOIN res_company c ON c.id = ui.kam_company_id
                  WHERE ui.state != 'done' AND ui.kam_reminded_on IS NULL AND NOT COALESCE(ui.test_entry, false)
                    AND c.kam_survey_reminder_days > 0
                    AND ui.create_date <= %(now)s - make_interval(days => c.kam_survey_reminder_days)
                    AND (ui.deadline IS NULL OR ui.deadline > %(now)s)
+                 ORDER BY ui.id
+                 %(limit)s
                 """,
                 now=now,
+                limit=SQL("LIMIT %s", limit) if limit is not None else SQL(),
             )
         )
-        answers = self.sudo().browse([row[0] for row in self.env.cr.fetchall()])
+        rows = self.env.cr.fetchall()
+        answers = self.sudo().browse([row[0] for row in rows])
         if answers:
             answers._kam_send_mails("kam_management.mail_template_kam_survey_reminder")
             answers.write({"kam_reminded_on": now})
-        return answers
+        return answers, rows[0][1] if rows else 0
 
     # ------------------------------------------------------------------
     # Demo data

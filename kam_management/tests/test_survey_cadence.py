@@ -1,4 +1,5 @@
 from datetime import timedelta
+from unittest.mock import patch
 
 from dateutil.relativedelta import relativedelta
 
@@ -6,6 +7,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
+from ..models import survey_user_input
 from .survey_common import SurveyCommon
 
 
@@ -93,6 +95,44 @@ class TestSurveyCadence(SurveyCommon):
         large, invited_large = count(8)
         self.assertEqual(invited_large - invited_small, 6)
         self.assertEqual(small, large, f"{small} queries for 2 accounts, {large} for 8")
+
+    def test_job_works_in_batches_until_nobody_is_due(self):
+        """The scheduled job sends a batch per call and tells the cron how many are left, so that
+        Odoo calls it again at once; the batches together invite each due contact once."""
+        self._cadence(a=6, b=6)
+        now = self.env.cr.now()
+        due = sorted(self.env["kam.survey.due"].search([]).contact_id.ids)
+        self.assertGreaterEqual(len(due), 3)
+        invitations, reminders, left = self.Answer._kam_survey_cadence_batch(now, 2)
+        self.assertEqual((len(invitations), len(reminders), left), (2, 0, len(due) - 2))
+        invited = invitations
+        while left:
+            invitations, _reminders, next_left = self.Answer._kam_survey_cadence_batch(now, 2)
+            self.assertEqual(next_left, max(left - 2, 0))
+            invited |= invitations
+            left = next_left
+        self.assertEqual(sorted(invited.partner_id.ids), due, "each due contact once")
+        self.assertFalse(self.env["kam.survey.due"].search([]))
+        # A week later, the reminders come in batches too, until every invitation has had one.
+        later = now + timedelta(days=8)
+        reminded, left, calls = self.Answer, 1, 0
+        while left:
+            _invitations, reminders, left = self.Answer._kam_survey_cadence_batch(later, 2)
+            self.assertLessEqual(len(reminders), 2)
+            reminded |= reminders
+            calls += 1
+        self.assertGreater(calls, 1)
+        self.assertLessEqual(invited, reminded)
+        self.assertEqual(self.Answer._kam_survey_cadence_batch(later, 2)[1:], (self.Answer, 0), "reminded once")
+
+    def test_scheduled_job_reports_what_is_left(self):
+        """The job's progress tells Odoo's cron how many contacts are left after a batch."""
+        self._cadence(a=6, b=6)
+        due = len(self.env["kam.survey.due"].search([]))
+        _cron, progress = self.env.ref("kam_management.ir_cron_kam_survey_cadence")._add_progress()
+        with patch.object(survey_user_input, "CADENCE_BATCH", 2):
+            self.Answer.with_context(ir_cron_progress_id=progress.id)._cron_kam_survey_cadence()
+        self.assertEqual((progress.done, progress.remaining), (2, due - 2))
 
 
 @tagged("post_install", "-at_install")

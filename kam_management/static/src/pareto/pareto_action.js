@@ -71,7 +71,7 @@ export class KamParetoAction extends Component {
     }
 
     /** The window of the figures, in the user's date format. */
-    get window() {
+    get windowLabel() {
         const data = this.state.data;
         return _t("%(company)s · %(date_from)s – %(date_to)s", {
             company: data.company,

@@ -14,7 +14,7 @@ registry.category("web_tour.tours").add("kam_pareto_tour", {
             content: "The chart is drawn",
         },
         {
-            trigger: ".o_kam_pareto .o_kam_pareto_window",
+            trigger: ".o_kam_pareto .o_kam_pareto_window:contains(\" · \")",
             content: "The window of the figures is stated",
         },
     ],
