@@ -83,16 +83,16 @@ class KamAccountFact(models.Model):
     tier = fields.Selection(TIERS, compute="_compute_account", search="_search_tier")
     quadrant = fields.Selection(QUADRANTS, compute="_compute_account", search="_search_quadrant")
     currency_id = fields.Many2one("res.currency", readonly=True)
-    revenue = fields.Monetary(currency_field="currency_id", readonly=True)
+    revenue = fields.Monetary(string="Revenue", currency_field="currency_id", readonly=True)
     cost_of_goods = fields.Monetary(string="Cost of goods", currency_field="currency_id", readonly=True)
     cost_of_goods_from_orders = fields.Monetary(
         string="Cost of goods from orders", currency_field="currency_id", readonly=True
     )
-    gross_margin = fields.Monetary(currency_field="currency_id", readonly=True)
+    gross_margin = fields.Monetary(string="Gross margin", currency_field="currency_id", readonly=True)
     visit_cost = fields.Monetary(string="Cost of visits", currency_field="currency_id", readonly=True)
     other_cost = fields.Monetary(string="Other costs to serve", currency_field="currency_id", readonly=True)
     cost_to_serve = fields.Monetary(string="Cost to serve", currency_field="currency_id", readonly=True)
-    net_contribution = fields.Monetary(currency_field="currency_id", readonly=True)
+    net_contribution = fields.Monetary(string="Net contribution", currency_field="currency_id", readonly=True)
     visit_count = fields.Integer(string="Visits done", readonly=True)
     visit_hours = fields.Float(string="Hours spent", readonly=True)
 

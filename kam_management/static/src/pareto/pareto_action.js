@@ -160,7 +160,28 @@ export class KamParetoAction extends Component {
                     x: { ticks: { autoSkip: true, maxRotation: 60 } },
                 },
                 plugins: {
-                    legend: { position: "bottom" },
+                    legend: {
+                        position: "bottom",
+                        labels: {
+                            // The revenue bars are coloured by tier: one legend entry per tier
+                            // charted, in place of the bars' single entry.
+                            generateLabels: (chart) => {
+                                const items = Chart.defaults.plugins.legend.labels.generateLabels(chart);
+                                const bars = chart.data.datasets.length - 1;
+                                const tiers = ["a", "b", "c"]
+                                    .filter((tier) => points.some((point) => (point.tier || "c") === tier))
+                                    .map((tier) => ({
+                                        text: data.tiers[tier] || tier.toUpperCase(),
+                                        fillStyle: TIER_COLORS[tier],
+                                        strokeStyle: TIER_COLORS[tier],
+                                        lineWidth: 0,
+                                        hidden: !chart.isDatasetVisible(bars),
+                                        datasetIndex: bars,
+                                    }));
+                                return items.filter((item) => item.datasetIndex !== bars).concat(tiers);
+                            },
+                        },
+                    },
                     tooltip: {
                         callbacks: {
                             label: (item) =>
