@@ -83,7 +83,7 @@ class KamAccountFact(models.Model):
     tier = fields.Selection(TIERS, compute="_compute_account", search="_search_tier")
     quadrant = fields.Selection(QUADRANTS, compute="_compute_account", search="_search_quadrant")
     currency_id = fields.Many2one("res.currency", readonly=True)
-    revenue = fields.Monetary(string="Revenue", currency_field="currency_id", readonly=True)
+    revenue = fields.Monetary(currency_field="currency_id", readonly=True)
     cost_of_goods = fields.Monetary(string="Cost of goods", currency_field="currency_id", readonly=True)
     cost_of_goods_from_orders = fields.Monetary(
         string="Cost of goods from orders", currency_field="currency_id", readonly=True
