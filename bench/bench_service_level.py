@@ -56,24 +56,27 @@ def setup(env, company):
         {"company": company.id, "a": TIER_A, "ab": TIER_A + TIER_B},
     )
     Level = env["kam.service.level"]
-    if not Level.search_count([("company_id", "=", company.id)]):
-        Pricelist = env["product.pricelist"]
-        Term = env["account.payment.term"]
-        for tier, days in (("a", 60), ("b", 30), ("c", 0)):
-            Level.create(
+    Pricelist = env["product.pricelist"]
+    Term = env["account.payment.term"]
+    for tier, days in (("a", 60), ("b", 30), ("c", 0)):
+        # A level may exist without terms (an upgrade creates them with the contact intervals).
+        level = Level.search([("company_id", "=", company.id), ("tier", "=", tier)])
+        if level.pricelist_id and level.payment_term_id:
+            continue
+        terms = {
+            "pricelist_id": Pricelist.create({"name": f"Bench {tier}", "company_id": company.id}).id,
+            "payment_term_id": Term.create(
                 {
+                    "name": f"Bench {days} days",
                     "company_id": company.id,
-                    "tier": tier,
-                    "pricelist_id": Pricelist.create({"name": f"Bench {tier}", "company_id": company.id}).id,
-                    "payment_term_id": Term.create(
-                        {
-                            "name": f"Bench {days} days",
-                            "company_id": company.id,
-                            "line_ids": [(0, 0, {"value": "percent", "value_amount": 100, "nb_days": days})],
-                        }
-                    ).id,
+                    "line_ids": [(0, 0, {"value": "percent", "value_amount": 100, "nb_days": days})],
                 }
-            )
+            ).id,
+        }
+        if level:
+            level.write(terms)
+        else:
+            Level.create({"company_id": company.id, "tier": tier, **terms})
     env.invalidate_all()
     cr.commit()
     cr.execute("ANALYZE kam_classification")
