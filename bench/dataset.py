@@ -104,7 +104,8 @@ INSERT INTO account_move (
     is_storno, always_tax_exigible, checked, posted_before, made_sequence_gap,
     is_manually_modified, is_move_sent, create_uid, write_uid, create_date, write_date)
 SELECT %(journal)s, %(company)s, %(currency)s, c.partner_id, c.partner_id,
-       v.prefix || lpad(v.g::text, 7, '0'), v.prefix, v.g, NULL, 'posted', v.move_type, 'no',
+       v.prefix || lpad(v.g::text, greatest(7, length(v.g::text)), '0'), v.prefix, v.g, NULL, 'posted',
+       v.move_type, 'no',
        v.invoice_date, v.invoice_date, v.invoice_date + 30, c.name, 'not_paid',
        1.0, v.amount, 0, v.amount, v.amount,
        v.sign * v.amount, v.sign * v.amount, 0,
