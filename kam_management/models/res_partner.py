@@ -5,6 +5,7 @@ from odoo.tools import SQL, format_date
 from ..const import KAM_GROUP, MARGIN_SOURCES, QUADRANTS, RANKING_FLAGS, TIERS
 from ..tools.health_rules import BANDS
 from .kam_classification import COST_FIGURES, COST_RANKING
+from .kam_service_level import TIER_DEFAULTS
 
 
 def _figure(field_type, string, *args, **kwargs):
@@ -518,10 +519,13 @@ class ResPartner(models.Model):
         by_tier = {level.tier: level for level in levels}
         for partner in self:
             row = by_partner.get(partner.commercial_partner_id.id)
-            level = by_tier.get((row.tier if row else False) or "none", levels.browse())
+            tier = (row.tier if row else False) or "none"
+            level = by_tier.get(tier, levels.browse())
             partner.kam_service_level_id = level
-            partner.kam_contact_interval = level.contact_interval
-            partner.kam_survey_months = level.survey_months
+            # A tier without a level follows the defaults, as the KPI run and the cadence job do.
+            interval, months, _required = TIER_DEFAULTS.get(tier, TIER_DEFAULTS["none"])
+            partner.kam_contact_interval = level.contact_interval if level else interval
+            partner.kam_survey_months = level.survey_months if level else months
             partner.kam_keep_terms = bool(row and row.keep_terms)
 
     def _inverse_kam_keep_terms(self):

@@ -54,10 +54,16 @@ class TestServiceLevelRules(KamCommon):
         self.assertEqual(level.with_user(self.kam).contact_interval, 30, "a KAM reads them")
 
     def test_kam_sees_the_rules_of_the_account_on_the_partner(self):
-        self._level("a", contact_interval=21, survey_months=3)
         customer = self._customer("Seen Account")
         self.env["kam.classification"].create({"company_id": self.company.id, "partner_id": customer.id, "tier": "a"})
         partner = customer.with_user(self.kam).with_company(self.company)
+        self.assertEqual(
+            (partner.kam_contact_interval, partner.kam_survey_months),
+            (30, 6),
+            "without a level, the defaults the KPI run and the cadence job use",
+        )
+        self._level("a", contact_interval=21, survey_months=3)
+        partner.invalidate_recordset()
         self.assertEqual((partner.kam_contact_interval, partner.kam_survey_months), (21, 3))
 
     def test_kam_required_follows_the_service_levels(self):
