@@ -621,13 +621,7 @@ class KamAccountFact(models.Model):
                     )
                     if previous
                     else SQL("true"),
-                    o_values=SQL(", ").join(SQL("o.%s", SQL.identifier(name)) for name in values),
-                    n_values=SQL(", ").join(SQL("n.%s", SQL.identifier(name)) for name in values),
-                    assignments=SQL(", ").join(
-                        SQL("%s = j.%s", SQL.identifier(name), SQL.identifier(name)) for name in values
-                    ),
-                    columns=SQL(", ").join(SQL.identifier(name) for name in values),
-                    j_columns=SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
+                    **_upsert_columns(values),
                 )
             )
             written, _cleared, _state, partners = self.env.cr.fetchone()
@@ -697,13 +691,7 @@ class KamAccountFact(models.Model):
                         SQL("SUM(f.%s) AS %s", SQL.identifier(name), SQL.identifier(name)) for name in STORED_MEASURES
                     ),
                     account=SQL(", ").join(SQL("k.%s", SQL.identifier(name)) for name in ACCOUNT_FIELDS),
-                    o_values=SQL(", ").join(SQL("o.%s", SQL.identifier(name)) for name in values),
-                    n_values=SQL(", ").join(SQL("n.%s", SQL.identifier(name)) for name in values),
-                    assignments=SQL(", ").join(
-                        SQL("%s = j.%s", SQL.identifier(name), SQL.identifier(name)) for name in values
-                    ),
-                    columns=SQL(", ").join(SQL.identifier(name) for name in values),
-                    j_columns=SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
+                    **_upsert_columns(values),
                 )
             )
             written += self.env.cr.fetchone()[0]
@@ -773,6 +761,19 @@ class KamAccountFact(models.Model):
                 [p for _c, p in pairs],
             )
         )
+
+
+def _upsert_columns(values):
+    """The column lists of a statement that writes only the rows whose ``values`` changed: old
+    (``o``) and new (``n``) values to compare, ``SET`` assignments from the joined row ``j``,
+    and the columns to insert with their ``j`` values."""
+    return {
+        "o_values": SQL(", ").join(SQL("o.%s", SQL.identifier(name)) for name in values),
+        "n_values": SQL(", ").join(SQL("n.%s", SQL.identifier(name)) for name in values),
+        "assignments": SQL(", ").join(SQL("%s = j.%s", SQL.identifier(name), SQL.identifier(name)) for name in values),
+        "columns": SQL(", ").join(SQL.identifier(name) for name in values),
+        "j_columns": SQL(", ").join(SQL("j.%s", SQL.identifier(name)) for name in values),
+    }
 
 
 def _conjuncts(domain):
