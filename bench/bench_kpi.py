@@ -6,9 +6,10 @@ Runs on the benchmark database of ``run_bench.py`` (its customers and invoices):
 * marks 20,000 of its customers as key accounts (SQL), spread over 20 Key Account Managers;
 * F, the floor: the bare aggregate statement of the snapshot (``_kpi_select_sql``: every KPI of
   every account computed and fetched, nothing written), best of N;
-* T: ``_take_snapshots`` with commit, for the first day ever (empty table), for the next day
-  (20,000 rows inserted and yesterday's taken off the dashboard, alerts on but all already
-  raised) and for a rerun of that day (nothing changes, nothing written); goal T / F <= 2;
+* T: ``_take_snapshots`` with commit (its refresh of the stored figures included), for the
+  first day ever (empty table), for the next day (20,000 rows inserted and yesterday's taken
+  off the dashboard, alerts on but all already raised) and for a rerun of that day (nothing
+  changes, nothing written); goal T / F <= 2;
 * the server time to load the dashboard's first 80 cards (``web_search_read`` of the kanban's
   fields), as a director (every card) and as a KAM (record rules); goal < 150 ms;
 * a pivot of one KPI by month and tier over a year of daily snapshots (7.3 million rows made
@@ -170,6 +171,14 @@ def year_of_snapshots(env, company, run_date):
 # ----------------------------------------------------------------------------------------
 # Measures
 # ----------------------------------------------------------------------------------------
+def refresh_figures(env, company):
+    """Bring the stored figures up to date, as the daily run does first (the floor reads them)."""
+    t0 = time.perf_counter()
+    env["kam.account.fact"]._refresh(company)
+    env.cr.commit()
+    return time.perf_counter() - t0
+
+
 def measure_floor(env, company, run_date, repeat):
     Snapshot = env["kam.kpi.snapshot"]
     query = Snapshot._kpi_select_sql(company, run_date)
@@ -279,7 +288,8 @@ def run(env, company, run_date, accounts=ACCOUNTS, repeat=3):
     reset_snapshots(env)
     yesterday = run_date - datetime.timedelta(days=1)
 
-    env["kam.account.fact"]._flush_sources()
+    refresh = refresh_figures(env, company)
+    log(f"stored figures brought up to date before the floor: {refresh:.3f} s")
     measure_floor(env, company, run_date, 1)  # warm the cache with the invoices
     floor, floors = measure_floor(env, company, run_date, repeat)
     log(f"F: best of {repeat}: {floor:.3f} s; all: {', '.join(f'{f:.3f}' for f in floors)}")

@@ -313,7 +313,7 @@ class KamAccountFact(models.Model):
         return self.env["kam.figures"]._sources_sql(company_id, date_from, date_to, detail)
 
     @api.model
-    def _figures_sql(self, company, date_from, date_to):
+    def _figures_sql(self, company, date_from, date_to, partners=None, stored=False):
         """Value and effort of each customer of ``company`` from ``date_from`` to ``date_to``.
 
         Returns an ``odoo.tools.SQL`` SELECT, one row per commercial entity with any figure in
@@ -322,49 +322,69 @@ class KamAccountFact(models.Model):
         ``cost_to_serve``, ``net_contribution``, ``visit_count``, ``visit_hours`` and
         ``cost_of_goods_from_orders``; see ``kam.figures`` for each definition.
 
+        ``partners`` (commercial entity ids, or an SQL SELECT of them) restricts the customers
+        read. ``stored`` sums the stored rows (``_stored_sources_sql``): the caller must have
+        brought them up to date (``_refresh``) in its transaction. Without it the figures are
+        computed from the definitions, current to the last write.
+
         Callers may wrap it (``WITH f AS (%s)``) and must flush what they changed before.
         """
-        Figures = self.env["kam.figures"]
-        return Figures._totals_sql(Figures._sources_sql(company.id, date_from, date_to))
+        Figures = self._scoped_figures(partners)
+        if stored:
+            rows = self._stored_sources_sql(company.id, date_from, date_to, partners=partners)
+        else:
+            rows = Figures._sources_sql(company.id, date_from, date_to)
+        return Figures._totals_sql(rows)
 
     @api.model
-    def _stored_figures_sql(self, company, date_from, date_to, splits=None):
-        """``_figures_sql`` of the window read from the stored rows: the rows whose whole period
-        lies in the window, plus the figures' definitions for the days at its edges that only
-        part of a row covers, so that any window is exact to the day. The rows must be current
-        (``_refresh``); ``splits`` are the days the months are cut at (read when not given)."""
-        if splits is None:
-            self.env.cr.execute(
-                SQL("SELECT date_from, date_to FROM kam_account_fact_state WHERE company_id = %s", company.id)
-            )
-            stored = self.env.cr.fetchone()
-            splits = self._splits(stored) if stored else []
-        # A row starts on the first of a month or on a split day, and ends before the next.
-        first_month = date_from.replace(day=1)
-        cut_from = min(
-            [day for day in splits if date_from <= day]
-            + [first_month if first_month == date_from else first_month + relativedelta(months=1)]
-        )
-        end = date_to + relativedelta(days=1)
-        cut_to = max([day for day in splits if day <= end] + [end.replace(day=1)])
+    def _scoped_figures(self, partners):
+        """``kam.figures`` reading only the commercial entities ``partners`` (all when None)."""
         Figures = self.env["kam.figures"]
-        if cut_from >= cut_to:
-            return self._figures_sql(company, date_from, date_to)
+        if partners is None:
+            return Figures
+
+        def scope(_company, partner, _day):
+            return _partners_condition(partner, partners)
+
+        return Figures.with_context(kam_fact_scope=scope)
+
+    @api.model
+    def _stored_sources_sql(self, company_id, date_from, date_to, detail=False, partners=None):
+        """The rows of ``kam.figures._sources_sql`` for the range, read from the stored rows.
+
+        The whole months of the range are summed from the stored rows (a month cut at the
+        classification window counts both its parts); the days of a month the range covers only
+        in part are computed from the definitions, so that any range is exact to the day. With
+        ``detail``, ``date`` is the first day of the month. ``company_id`` None: every company.
+        The rows must be current (``_refresh``).
+        """
+        Figures = self._scoped_figures(partners)
+        first = date_from if date_from.day == 1 else date_from.replace(day=1) + relativedelta(months=1)
+        end = (date_to + relativedelta(days=1)).replace(day=1)
+        if first >= end:
+            return Figures._sources_sql(company_id, date_from, date_to, detail)
+        keys = [SQL("company_id"), SQL("partner_id")]
+        if detail:
+            keys += [SQL("date_trunc('month', date)::date AS date"), SQL("user_id")]
+        conditions = [SQL("date >= %s AND date < %s", first, end)]
+        if company_id:
+            conditions.append(SQL("company_id = %s", company_id))
+        if partners is not None:
+            conditions.append(_partners_condition(SQL("partner_id"), partners))
         parts = [
             SQL(
-                "SELECT company_id, partner_id, %s FROM kam_account_fact "
-                "WHERE company_id = %s AND date >= %s AND date < %s",
+                "SELECT %s, %s FROM %s WHERE %s",
+                SQL(", ").join(keys),
                 SQL(", ").join(SQL.identifier(name) for name, _kind in MEASURES),
-                company.id,
-                cut_from,
-                cut_to,
+                SQL.identifier(self._table),
+                SQL(" AND ").join(conditions),
             )
         ]
-        if date_from < cut_from:
-            parts.append(Figures._sources_sql(company.id, date_from, cut_from - relativedelta(days=1)))
-        if cut_to <= date_to:
-            parts.append(Figures._sources_sql(company.id, cut_to, date_to))
-        return Figures._totals_sql(SQL(" UNION ALL ").join(parts))
+        if date_from < first:
+            parts.append(Figures._sources_sql(company_id, date_from, first - relativedelta(days=1), detail))
+        if end <= date_to:
+            parts.append(Figures._sources_sql(company_id, end, date_to, detail))
+        return SQL(" UNION ALL ").join(parts)
 
     # ------------------------------------------------------------------
     # Keeping the rows current
@@ -761,6 +781,13 @@ class KamAccountFact(models.Model):
                 [p for _c, p in pairs],
             )
         )
+
+
+def _partners_condition(column, partners):
+    """``column`` is one of ``partners``: commercial entity ids, or an SQL SELECT of them."""
+    if isinstance(partners, SQL):
+        return SQL("%s IN (%s)", column, partners)
+    return SQL("%s = ANY(%s)", column, sorted(set(partners)))
 
 
 def _upsert_columns(values):

@@ -291,22 +291,28 @@ class KamAccountPlanObjective(models.Model):
         """Revenue, margins, cost to serve and visits of each key, in one query.
 
         The figures are the cost-to-serve ones (``kam.account.fact._figures_sql``), one
-        sub-select per distinct (company, period), so that a plan's actual and the cost-to-serve
-        screens agree by construction.
+        sub-select per distinct (company, period) reading only the accounts of its plans, so
+        that a plan's actual and the cost-to-serve screens agree by construction. On a screen
+        they are computed from the documents, current to the last write; the daily KPI run,
+        which has just refreshed the stored rows, reads those (context ``kam_stored_figures``).
         """
         Fact = self.env["kam.account.fact"]
         Fact._flush_sources()
+        stored = bool(self.env.context.get("kam_stored_figures"))
         periods = {}
-        for company_id, _partner_id, date_from, date_to in keys:
-            periods.setdefault((company_id, date_from, date_to), len(periods))
+        for company_id, partner_id, date_from, date_to in keys:
+            periods.setdefault((company_id, date_from, date_to), set()).add(partner_id)
         figures = SQL(" UNION ALL ").join(
             SQL(
                 "SELECT %s AS period, f.* FROM (%s) f",
                 index,
-                Fact._figures_sql(self.env["res.company"].browse(company_id), date_from, date_to),
+                Fact._figures_sql(
+                    self.env["res.company"].browse(company_id), date_from, date_to, partners=partners, stored=stored
+                ),
             )
-            for (company_id, date_from, date_to), index in periods.items()
+            for index, ((company_id, date_from, date_to), partners) in enumerate(periods.items())
         )
+        period_index = {period: index for index, period in enumerate(periods)}
         self.env.cr.execute(
             SQL(
                 """
@@ -321,7 +327,7 @@ class KamAccountPlanObjective(models.Model):
                 """,
                 keys=self._keys_sql(keys),
                 ks=list(range(len(keys))),
-                periods=[periods[(key[0], key[2], key[3])] for key in keys],
+                periods=[period_index[(key[0], key[2], key[3])] for key in keys],
                 figures=figures,
             )
         )

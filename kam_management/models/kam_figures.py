@@ -20,8 +20,12 @@ satisfaction        ``_satisfaction_sql``                          as of a date
 ==================  =============================================  =======================
 
 The monthly figures are stored per company, commercial entity, month and salesperson in
-``kam.account.fact``, which every screen sums over its window. Amounts are in company
-currency, untaxed. Callers flush with ``_flush_sources`` before reading.
+``kam.account.fact`` (``_refresh``). What reads every account at once sums those rows over its
+window: the cost-to-serve analysis, the daily KPI snapshots and their plans' objectives, each
+after a refresh. What reads a few accounts (a plan on screen, a report) computes them from the
+definitions below for those accounts, which is cheaper than a refresh and current to the last
+write (``kam.account.fact._figures_sql``). Amounts are in company currency, untaxed. Callers
+flush with ``_flush_sources`` before reading.
 """
 
 from odoo import api, models

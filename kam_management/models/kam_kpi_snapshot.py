@@ -409,9 +409,10 @@ class KamKpiSnapshot(models.Model):
         companies = self.env["res.company"].search([])
         today = fields.Date.context_today(self)
         for done, company in enumerate(companies):
-            self._catch_up(company, today)
+            # The snapshots read the stored figures: brought up to date once, for every day taken.
             self.env["kam.account.fact"]._refresh(company)
-            self._take_snapshots(company, today)
+            self._catch_up(company, today)
+            self._store_snapshots(company, today)
             self._thin_snapshots(company, today)
             self.env["ir.cron"]._notify_progress(done=done + 1, remaining=len(companies) - done - 1)
 
@@ -425,7 +426,7 @@ class KamKpiSnapshot(models.Model):
         latest = self.env.cr.fetchone()[0]
         if latest and latest < today - timedelta(days=1):
             first = max(latest + timedelta(days=1), today - timedelta(days=MAX_CATCH_UP_DAYS))
-            self._backfill_snapshots(company, first, today - timedelta(days=1))
+            self._store_days(company, first, today - timedelta(days=1))
 
     @api.model
     def _backfill_snapshots(self, company, date_from, date_to):
@@ -435,9 +436,15 @@ class KamKpiSnapshot(models.Model):
         it); the accounts and their tiers are today's, and the pipeline is rebuilt from the
         opportunities' creation and closing dates. No alert is raised for a past day.
         """
+        self.env["kam.account.fact"]._refresh(company)
+        return self._store_days(company, date_from, date_to)
+
+    @api.model
+    def _store_days(self, company, date_from, date_to):
+        """``_store_snapshots`` of each day from ``date_from`` to ``date_to``, without alerts."""
         day, written = date_from, 0
         while day <= date_to:
-            written += self._take_snapshots(company, day, alerts=False)
+            written += self._store_snapshots(company, day, alerts=False)
             day += timedelta(days=1)
         return written
 
@@ -446,12 +453,22 @@ class KamKpiSnapshot(models.Model):
         """Demo history: a snapshot for each of the last ``days`` days, then today's with its alerts."""
         today = fields.Date.context_today(self)
         self._backfill_snapshots(company, today - timedelta(days=days), today - timedelta(days=1))
-        self._take_snapshots(company, today)
+        self._store_snapshots(company, today)
 
     @api.model
     def _take_snapshots(self, company, date, alerts=True):
+        """Bring ``company``'s stored figures up to date (``kam.account.fact._refresh``), then
+        store the KPIs of its key accounts on ``date`` (``_store_snapshots``); return the rows
+        written."""
+        self.env["kam.account.fact"]._refresh(company)
+        return self._store_snapshots(company, date, alerts)
+
+    @api.model
+    def _store_snapshots(self, company, date, alerts=True):
         """Store the KPIs of ``company``'s key accounts on ``date``; return the rows written.
 
+        The figures over periods are sums of the stored monthly rows, which the caller has
+        brought up to date in its transaction (``_take_snapshots``, the daily run).
         One statement computes every figure and upserts the day's rows (a rerun replaces
         them, writing only those that changed, and drops the rows of accounts no longer
         in scope): ``tools/kpi_statement.py``. With ``alerts``, the accounts past their
@@ -472,7 +489,8 @@ class KamKpiSnapshot(models.Model):
 
     @api.model
     def _kpi_select_sql(self, company, date, plans=None, alerts=False):
-        """The rows the day's snapshot would store, without storing them (the benchmark's floor)."""
+        """The rows the day's snapshot would store, without storing them (the benchmark's floor);
+        the stored figures must be current, as for ``_store_snapshots``."""
         if plans is None:
             plans = kpi_statement.active_plans(self.env, company, date)
         return kpi_statement.select_sql(self.env, company, date, plans, alerts)

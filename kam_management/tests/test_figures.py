@@ -48,9 +48,10 @@ class TestFiguresAgree(TransactionCase):
     def _stored(self, partner, date_from, date_to):
         self.env.cr.execute(
             SQL(
-                "SELECT * FROM (%s) f WHERE f.partner_id = %s",
-                self.env["kam.account.fact"]._stored_figures_sql(self.company, date_from, date_to),
-                partner.id,
+                "SELECT * FROM (%s) f",
+                self.env["kam.account.fact"]._figures_sql(
+                    self.company, date_from, date_to, partners=partner.ids, stored=True
+                ),
             )
         )
         return self.env.cr.dictfetchone() or {}
@@ -179,13 +180,67 @@ class TestFiguresAgree(TransactionCase):
             with self.subTest(window=(date_from, date_to)):
                 self.env.cr.execute(Fact._figures_sql(self.company, date_from, date_to))
                 expected = {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
-                self.env.cr.execute(Fact._stored_figures_sql(self.company, date_from, date_to))
+                self.env.cr.execute(Fact._figures_sql(self.company, date_from, date_to, stored=True))
                 stored = {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
                 self.assertTrue(stored)
                 self.assertEqual(set(stored), set(expected))
                 for partner_id, row in stored.items():
                     for figure in ("revenue", "gross_margin", "cost_to_serve", "net_contribution", "visit_count"):
                         self.assertSame(row[figure], expected[partner_id][figure], f"{figure} of {partner_id}")
+                # Read for a few customers only, the figures are theirs and the same.
+                some = sorted(expected)[:3]
+                self.env.cr.execute(Fact._figures_sql(self.company, date_from, date_to, partners=some, stored=True))
+                scoped = {row["partner_id"]: row["revenue"] for row in self.env.cr.dictfetchall()}
+                self.assertEqual(set(scoped), set(some))
+                for partner_id, revenue in scoped.items():
+                    self.assertSame(revenue, expected[partner_id]["revenue"], f"revenue of {partner_id}, scoped")
+                # Month by month, the stored rows and the definitions agree too.
+                monthly = {}
+                for stored_rows in (False, True):
+                    rows = (
+                        Fact._stored_sources_sql(self.company.id, date_from, date_to, detail=True)
+                        if stored_rows
+                        else Fact._sources_sql(self.company.id, date_from, date_to, detail=True)
+                    )
+                    self.env.cr.execute(self.env["kam.figures"]._totals_sql(rows, group_by=("partner_id", "date")))
+                    monthly[stored_rows] = {
+                        (row["partner_id"], row["date"]): row["net_contribution"] for row in self.env.cr.dictfetchall()
+                    }
+                self.assertEqual(set(monthly[True]), set(monthly[False]))
+                for key, value in monthly[True].items():
+                    self.assertSame(value, monthly[False][key], f"net contribution of {key}")
+
+    def test_stored_figures_follow_a_refresh(self):
+        """Read from the stored rows, a new invoice counts once the rows are refreshed, as the
+        daily KPI run and the reports do before they read."""
+        Fact = self.env["kam.account.fact"]
+        partner = self.rows[:1].partner_id
+        month_start = self.today.replace(day=1) - relativedelta(months=2)
+
+        def revenue(stored):
+            Fact._flush_sources()
+            self.env.cr.execute(
+                Fact._figures_sql(
+                    self.company, month_start, month_start + relativedelta(days=40), partners=partner.ids, stored=stored
+                )
+            )
+            return (self.env.cr.dictfetchone() or {}).get("revenue") or 0
+
+        before = revenue(stored=True)
+        self.assertSame(before, revenue(stored=False), "stored and computed before")
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": month_start + relativedelta(days=3),
+                "invoice_line_ids": [(0, 0, {"name": "Extra", "quantity": 1, "price_unit": 1234.0, "tax_ids": []})],
+            }
+        )
+        invoice.action_post()
+        self.assertSame(revenue(stored=False), before + 1234, "computed at once")
+        self.assertSame(revenue(stored=True), before, "stored: not yet refreshed")
+        Fact._refresh(self.company)
+        self.assertSame(revenue(stored=True), before + 1234, "stored, refreshed")
 
     # ------------------------------------------------------------------
     # Workbooks, read back

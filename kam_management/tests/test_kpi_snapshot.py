@@ -348,7 +348,8 @@ class TestKpiSnapshot(KpiCommon):
         self.assertIn(self.company, [call.args[1] for call in thin.call_args_list])
 
     def test_query_count_does_not_grow_with_accounts(self):
-        """A first snapshot and a rerun issue the same number of queries for 3 and 30 accounts."""
+        """A first snapshot and a rerun issue the same number of queries for 3 and 30 accounts,
+        the refresh of the stored figures they read included."""
         companies = {}
         for name, size in (("warm-up", 3), ("small", 3), ("large", 30)):
             company = self.setup_other_company(name=f"KPI {name} company")["company"]
@@ -363,7 +364,8 @@ class TestKpiSnapshot(KpiCommon):
         for label in ("first", "rerun"):
             for name in ("large", "small"):
                 self.env.invalidate_all()
-                with self.subTest(run=label, size=name), self.assertQueryCount(QUERIES_SNAPSHOT):
+                expected = QUERIES_REFRESH[label] + QUERIES_SNAPSHOT
+                with self.subTest(run=label, size=name), self.assertQueryCount(expected):
                     self.Snapshot._take_snapshots(companies[name], self.day, alerts=False)
         counts = self.Snapshot._read_group(
             [("company_id", "in", [companies["small"].id, companies["large"].id])], ["company_id"], ["__count"]
@@ -374,3 +376,6 @@ class TestKpiSnapshot(KpiCommon):
 # Measured once and held: what matters is that both sizes issue the same number. (12 before the
 # figure definitions: the contact rule now reads its message subtype from the xml id cache.)
 QUERIES_SNAPSHOT = 11
+# The refresh of the stored figures that comes first: it builds the company's rows on the first
+# run (its last run's window looked up, every row written) and finds nothing to do on the rerun.
+QUERIES_REFRESH = {"first": 9, "rerun": 5}

@@ -122,19 +122,27 @@ class Family(NamedTuple):
 # ----------------------------------------------------------------------------------------
 # The KPI families
 # ----------------------------------------------------------------------------------------
+def stored_figures(day, date_from, date_to):
+    """The figures of the accounts in scope over a range, summed from the stored monthly rows
+    (``kam.account.fact._figures_sql``), which the snapshot's run refreshes before it reads them."""
+    return day.env["kam.account.fact"]._figures_sql(
+        day.company, date_from, date_to, partners=SCOPE_PARTNERS, stored=True
+    )
+
+
 def revenue_margin(day):
     """Revenue, gross margin, cost to serve and net contribution over the company's window
-    (``kam.account.fact._figures_sql``), the same window a year earlier and the month to date;
+    (``stored_figures``), the same window a year earlier and the month to date;
     the revenue and margin trends against a year earlier."""
-    Classification, Fact = day.env["kam.classification"], day.env["kam.account.fact"]
+    Classification = day.env["kam.classification"]
     company, date, money = day.company, day.date, day.money
     window_from, window_to = Classification._window(company, date)
     prev_from, prev_to = Classification._window(company, date - relativedelta(years=1))
     return Family(
         ctes=(
-            SQL("win AS MATERIALIZED (%s)", Fact._figures_sql(company, window_from, window_to)),
-            SQL("prev AS MATERIALIZED (%s)", Fact._figures_sql(company, prev_from, prev_to)),
-            SQL("mtd AS MATERIALIZED (%s)", Fact._figures_sql(company, date.replace(day=1), date)),
+            SQL("win AS MATERIALIZED (%s)", stored_figures(day, window_from, window_to)),
+            SQL("prev AS MATERIALIZED (%s)", stored_figures(day, prev_from, prev_to)),
+            SQL("mtd AS MATERIALIZED (%s)", stored_figures(day, date.replace(day=1), date)),
         ),
         joins=(
             SQL("LEFT JOIN win ON win.partner_id = s.partner_id"),
@@ -219,7 +227,7 @@ def pipeline(day):
 
 
 def contact_visits(day):
-    """Visits done over the recent days (``kam.account.fact._figures_sql``), the last contact
+    """Visits done over the recent days (``stored_figures``), the last contact
     (``kam.figures._last_contact_sql``) and the days since, against the contact interval of the
     tier's service level (``kam.service.level._tier_rules_sql``; none: never overdue)."""
     company, date = day.company, day.date
@@ -227,7 +235,7 @@ def contact_visits(day):
         ctes=(
             SQL(
                 "recent AS MATERIALIZED (%s)",
-                day.env["kam.account.fact"]._figures_sql(company, day.recent_from, date),
+                stored_figures(day, day.recent_from, date),
             ),
             SQL(
                 "last_touch AS (%s)",
@@ -560,7 +568,8 @@ def active_plans(env, company, date):
     plans = (
         env["kam.account.plan"]
         .sudo()
-        .with_context(kam_today=date)
+        # The objectives' figures from the stored rows, which the snapshot's run has refreshed.
+        .with_context(kam_today=date, kam_stored_figures=True)
         .search(
             [
                 ("company_id", "=", company.id),
