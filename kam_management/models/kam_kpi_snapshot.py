@@ -313,10 +313,9 @@ class KamKpiSnapshot(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def action_open_dashboard(self):
-        """The Key Accounts dashboard: a KAM sees their accounts, a director everyone's by KAM."""
-        action = self.env["ir.actions.act_window"]._for_xml_id("kam_management.kam_kpi_snapshot_action_dashboard")
-        action["context"] = {"search_default_group_manager": 1} if self.env.user.has_group(DIRECTOR_GROUP) else {}
-        return action
+        """The Key Accounts dashboard: a KAM sees their accounts, a director everyone's by KAM
+        (the grouping is a directors' filter of the search view, on by default)."""
+        return self.env["ir.actions.act_window"]._for_xml_id("kam_management.kam_kpi_snapshot_action_dashboard")
 
     def action_invite_survey(self):
         self.ensure_one()

@@ -253,9 +253,17 @@ class TestKpiSnapshot(KpiCommon):
         self._take(alerts=False)
         kam_action = self.Snapshot.with_user(self.kam).action_open_dashboard()
         self.assertEqual(kam_action["domain"], "[('is_latest', '=', True)]")
-        self.assertNotIn("search_default_group_manager", kam_action["context"])
-        director_action = self.Snapshot.with_user(self.director).action_open_dashboard()
-        self.assertEqual(director_action["context"]["search_default_group_manager"], 1)
+        # The menu opens the window action itself, so that a reload keeps the app's menu.
+        self.assertEqual(
+            self.env.ref("kam_management.menu_kam_dashboard").action,
+            self.env.ref("kam_management.kam_kpi_snapshot_action_dashboard"),
+        )
+        # It opens grouped by KAM for a director; a KAM's search view has no such grouping.
+        self.assertIn("search_default_group_manager", kam_action["context"])
+        for user, grouped in ((self.director, True), (self.kam, False)):
+            views = self.Snapshot.with_user(user).get_views([(False, "search")])
+            arch = views["views"]["search"]["arch"]
+            self.assertEqual('name="group_manager"' in arch, grouped, user.login)
         evolution = self._snapshot(self.anchor).action_open_evolution()
         self.assertEqual(
             self.Snapshot.search(evolution["domain"]), self.Snapshot.search([("partner_id", "=", self.anchor.id)])
