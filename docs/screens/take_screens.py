@@ -233,7 +233,7 @@ def shots(call):
         order="health_score, id",
         limit=1,
     )[0]["partner_id"][1]
-    # The dashboard is a server action: opened from the app's menu, so that the menu shows.
+    # The dashboard, opened from the app's menu as a user opens it.
     dashboard = ("action-kam_management.kam_classification_action", [top_menu("Dashboard")])
     return [
         ("kam_classified_customers.png", "action-kam_management.kam_classification_action", []),
