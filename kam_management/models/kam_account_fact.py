@@ -386,6 +386,23 @@ class KamAccountFact(models.Model):
             parts.append(Figures._sources_sql(company_id, end, date_to, detail))
         return SQL(" UNION ALL ").join(parts)
 
+    @api.model
+    def _window_rows_sql(self, company):
+        """``_figures_sql`` of the classification window of the last refresh, read from the
+        window's rows (``WINDOW_TABLE``): one row per customer, the window summed already."""
+        return SQL(
+            "SELECT partner_id, %s FROM %s WHERE company_id = %s",
+            SQL(", ").join(SQL.identifier(name) for name in STORED_MEASURES),
+            SQL.identifier(WINDOW_TABLE),
+            company.id,
+        )
+
+    @api.model
+    def _is_built(self, company):
+        """Whether ``company``'s rows have been built (a refresh has run for it)."""
+        self.env.cr.execute(SQL("SELECT 1 FROM kam_account_fact_state WHERE company_id = %s", company.id))
+        return bool(self.env.cr.fetchone())
+
     # ------------------------------------------------------------------
     # Keeping the rows current
     # ------------------------------------------------------------------

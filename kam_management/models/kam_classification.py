@@ -297,12 +297,30 @@ class KamClassification(models.Model):
 
     @api.model
     def _run_company(self, company, run_date=None):
-        """A reclassification as users start it (the monthly job, *Run reclassification*): the run,
-        then the stored monthly figures brought to the run's window, so that the cost-to-serve
-        analysis and the reports open on the figures the run ranked."""
-        run = self._reclassify_company(company, run_date)
-        self.env["kam.account.fact"]._refresh(company, window=self._window(company, run.date))
+        """A reclassification as users start it (the monthly job, *Run reclassification*).
+
+        The stored monthly figures are brought to the run's window first and the run ranks
+        them (``_with_stored_figures``); a company's first run, which has none yet, computes
+        its figures from the documents and stores them after. Either way the cost-to-serve
+        analysis and the reports then open on the figures the run ranked."""
+        run_date = run_date or fields.Date.context_today(self)
+        engine = self._with_stored_figures(company, run_date)
+        run = engine._reclassify_company(company, run_date)
+        if engine is self:
+            self.env["kam.account.fact"]._refresh(company, window=self._window(company, run_date))
         return run
+
+    @api.model
+    def _with_stored_figures(self, company, run_date):
+        """``self`` reading the stored figures of the classification window ending on
+        ``run_date`` (context ``kam_stored_figures``), after bringing them up to date, when
+        ``company`` has stored figures; else ``self`` unchanged, which computes them from the
+        documents: building every month of a company's history takes far longer than a run."""
+        Fact = self.env["kam.account.fact"]
+        if not Fact._is_built(company):
+            return self
+        Fact._refresh(company, window=self._window(company, run_date))
+        return self.with_context(kam_stored_figures=True)
 
     @api.model
     def _window(self, company, run_date):
@@ -314,6 +332,16 @@ class KamClassification(models.Model):
         """Revenue per commercial entity in the window, in company currency, untaxed, from the
         company's source: ``kam.figures._revenue_sql``, the one definition of revenue."""
         return self.env["kam.figures"]._revenue_sql(company, date_from, date_to)
+
+    @api.model
+    def _window_figures_sql(self, company, date_from, date_to):
+        """The figures of the window per customer (``kam.account.fact._figures_sql``): the stored
+        window rows when the context says they are current for this window
+        (``_with_stored_figures``), else computed from the documents."""
+        Fact = self.env["kam.account.fact"]
+        if self.env.context.get("kam_stored_figures"):
+            return Fact._window_rows_sql(company)
+        return Fact._figures_sql(company, date_from, date_to)
 
     @api.model
     def _ranking_sql(self, company, run_date):
@@ -504,7 +532,7 @@ class KamClassification(models.Model):
             # gets its figures before it is written. Last, the customers are placed and flagged
             # by contribution, against their new tier and rank.
             values = self._cost_figure_values(company)
-            figures = self.env["kam.account.fact"]._figures_sql(company, date_from, date_to)
+            figures = self._window_figures_sql(company, date_from, date_to)
             ctes = SQL("f AS MATERIALIZED (%s), ", figures)
             if company.kam_revenue_source == "sale_order":
                 ranked = SQL("f.partner_id IN (SELECT partner_id FROM ranked)")
@@ -853,11 +881,14 @@ class KamClassification(models.Model):
         """Refresh the cost figures of the selected companies now (directors)."""
         self.check_access("write")
         today = fields.Date.context_today(self)
-        changed = sum(self._refresh_cost_to_serve(company, today) for company in self.env.companies)
-        # The cost-to-serve analysis follows: its stored rows, over the same window.
-        Fact = self.env["kam.account.fact"]
+        changed = 0
         for company in self.env.companies:
-            Fact._refresh(company, window=self._window(company, today))
+            # The stored figures are brought to today's window and read (computed, then stored,
+            # for a company that has none yet): the analysis shows what was just written.
+            engine = self._with_stored_figures(company, today)
+            changed += engine._refresh_cost_to_serve(company, today)
+            if engine is self:
+                self.env["kam.account.fact"]._refresh(company, window=self._window(company, today))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -1124,7 +1155,7 @@ class KamClassification(models.Model):
             facts AS (%(facts)s)
             SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd)
             """,
-            figures=self.env["kam.account.fact"]._figures_sql(company, date_from, date_to),
+            figures=self._window_figures_sql(company, date_from, date_to),
             facts=self.env["kam.account.fact"]._sync_accounts_sql(company, "new", columns),
             values=SQL(", ").join(SQL("%s AS %s", value, ident(name)) for name, value in values.items()),
             company=company.id,

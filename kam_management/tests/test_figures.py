@@ -210,6 +210,54 @@ class TestFiguresAgree(TransactionCase):
                 for key, value in monthly[True].items():
                     self.assertSame(value, monthly[False][key], f"net contribution of {key}")
 
+    def test_run_ranks_the_stored_figures_as_the_documents(self):
+        """A reclassification as users run it reads the stored figures, brought to its window
+        first; it decides and figures every customer exactly as a run computing them from the
+        documents, a new invoice included."""
+        Classification = self.env["kam.classification"]
+        columns = Classification._stage_columns()
+        revenue = columns.index("revenue")
+
+        def classification_rows():
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "SELECT partner_id, %s FROM kam_classification WHERE company_id = %s",
+                    SQL(", ").join(SQL.identifier(column) for column in columns),
+                    self.company.id,
+                )
+            )
+            return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+
+        partner = self.rows[-1:].partner_id
+        before = classification_rows()[partner.id][revenue]
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": partner.id,
+                "invoice_date": self.today - relativedelta(days=20),
+                "invoice_line_ids": [(0, 0, {"name": "Extra", "quantity": 1, "price_unit": 50000.0, "tax_ids": []})],
+            }
+        )
+        invoice.action_post()
+
+        class Undo(Exception):
+            pass
+
+        try:
+            with self.env.cr.savepoint():
+                Classification._reclassify_company(self.company, self.today)
+                from_documents = classification_rows()
+                raise Undo
+        except Undo:
+            self.env.invalidate_all()
+        engine = Classification._with_stored_figures(self.company, self.today)
+        self.assertTrue(engine.env.context.get("kam_stored_figures"), "the demo company has stored figures")
+        Classification._run_company(self.company, self.today)
+        from_stored = classification_rows()
+        self.assertSame(from_stored[partner.id][revenue], before + 50000, "the new invoice counts")
+        self.assertEqual(from_stored, from_documents)
+
     def test_stored_figures_follow_a_refresh(self):
         """Read from the stored rows, a new invoice counts once the rows are refreshed, as the
         daily KPI run and the reports do before they read."""
