@@ -21,8 +21,9 @@ satisfaction        ``_satisfaction_sql``                          as of a date
 
 The monthly figures are stored per company, commercial entity, month and salesperson in
 ``kam.account.fact`` (``_refresh``). What reads every account at once sums those rows over its
-window: the cost-to-serve analysis, the daily KPI snapshots and their plans' objectives, each
-after a refresh. What reads a few accounts (a plan on screen, a report) computes them from the
+window, each after a refresh: the reclassification (but a company's first, which has none
+yet), the cost-to-serve analysis, the daily KPI snapshots and their plans' objectives. What
+reads a few accounts (a plan on screen, a report) computes them from the
 definitions below for those accounts, which is cheaper than a refresh and current to the last
 write (``kam.account.fact._figures_sql``). Amounts are in company currency, untaxed. Callers
 flush with ``_flush_sources`` before reading.
