@@ -397,12 +397,6 @@ class KamAccountFact(models.Model):
             company.id,
         )
 
-    @api.model
-    def _is_built(self, company):
-        """Whether ``company``'s rows have been built (a refresh has run for it)."""
-        self.env.cr.execute(SQL("SELECT 1 FROM kam_account_fact_state WHERE company_id = %s", company.id))
-        return bool(self.env.cr.fetchone())
-
     # ------------------------------------------------------------------
     # Keeping the rows current
     # ------------------------------------------------------------------
@@ -439,7 +433,7 @@ class KamAccountFact(models.Model):
         }
 
     @api.model
-    def _refresh(self, companies=None, rebuild=False, window=None):
+    def _refresh(self, companies=None, rebuild=False, window=None, if_built=False):
         """Bring the stored rows of ``companies`` (all when None) up to date; return the rows written.
 
         One statement per company recomputes, from ``kam.figures``, the rows of the customers
@@ -449,12 +443,14 @@ class KamAccountFact(models.Model):
         follows the window.
         ``window`` (one company) is the classification window the figures are computed for
         (a run's, a refresh of the cost figures'); by default the one of the last refresh,
-        else of the last run. ``rebuild`` recomputes every row.
+        else of the last run. ``rebuild`` recomputes every row. ``if_built`` leaves alone a
+        company whose rows were never built, and returns None when none was refreshed.
         """
         companies = companies if companies is not None else self.env["res.company"].sudo().search([])
         self.env["kam.figures"]._flush_sources()
         self.flush_model()
         written = window_written = 0
+        refreshed = False
         for company in companies:
             # The same lock as the classification run's: one writer of a company's figures.
             self.env.cr.execute(
@@ -469,6 +465,9 @@ class KamAccountFact(models.Model):
                 )
             )
             since, *previous = self.env.cr.fetchone()
+            if if_built and since is None:
+                continue
+            refreshed = True
             company_window = window or (previous if previous[0] else self._window_of(company))
             splits = self._splits(company_window)
             old_splits = set(self._splits(previous)) if previous[0] else set()
@@ -480,6 +479,8 @@ class KamAccountFact(models.Model):
             written += company_written
             if partners is None or partners:
                 window_written += self._refresh_window(company, partners)
+        if if_built and not refreshed:
+            return None
         self._analyze_if_grown(written)
         if window_written:
             self._analyze_if_grown(window_written, WINDOW_TABLE)

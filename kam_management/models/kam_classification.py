@@ -316,10 +316,11 @@ class KamClassification(models.Model):
         ``run_date`` (context ``kam_stored_figures``), after bringing them up to date, when
         ``company`` has stored figures; else ``self`` unchanged, which computes them from the
         documents: building every month of a company's history takes far longer than a run."""
-        Fact = self.env["kam.account.fact"]
-        if not Fact._is_built(company):
+        refreshed = self.env["kam.account.fact"]._refresh(
+            company, window=self._window(company, run_date), if_built=True
+        )
+        if refreshed is None:
             return self
-        Fact._refresh(company, window=self._window(company, run_date))
         return self.with_context(kam_stored_figures=True)
 
     @api.model
