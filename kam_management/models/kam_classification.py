@@ -521,6 +521,10 @@ class KamClassification(models.Model):
         date_from, date_to = self._window(company, run_date)
         columns = self._stage_columns()
         revenue = self._revenue_sql(company, date_from, date_to)
+        if self.env.context.get("kam_stored_figures") and company.kam_revenue_source != "sale_order":
+            # The invoice revenue of the window's stored rows: the same figure, summed already.
+            stored = self._window_figures_sql(company, date_from, date_to)
+            revenue = SQL("SELECT partner_id, revenue FROM (%s) w", stored)
         classified = SQL("SELECT * FROM classified")
         ctes = after = joins = SQL("")
         keys = keep = extra_columns = SQL("")

@@ -253,6 +253,22 @@ class TestFiguresAgree(TransactionCase):
             self.env.invalidate_all()
         engine = Classification._with_stored_figures(self.company, self.today)
         self.assertTrue(engine.env.context.get("kam_stored_figures"), "the demo company has stored figures")
+
+        def stage(classification):
+            """What the classification alone would change (its revenue read from either source)."""
+            classification = classification.with_context(kam_without_cost_figures=True)
+            self.env.cr.execute(
+                SQL(
+                    "%s SELECT partner_id, tier, computed_tier, revenue, rank, share, cumulative_share "
+                    "FROM stage ORDER BY partner_id",
+                    classification._stage_sql(self.company, self.today),
+                )
+            )
+            return self.env.cr.fetchall()
+
+        changes = stage(engine)
+        self.assertIn(partner.id, [row[0] for row in changes])
+        self.assertEqual(changes, stage(Classification))
         Classification._run_company(self.company, self.today)
         from_stored = classification_rows()
         self.assertSame(from_stored[partner.id][revenue], before + 50000, "the new invoice counts")
