@@ -315,7 +315,10 @@ class KamClassification(models.Model):
         """``self`` reading the stored figures of the classification window ending on
         ``run_date`` (context ``kam_stored_figures``), after bringing them up to date, when
         ``company`` has stored figures; else ``self`` unchanged, which computes them from the
-        documents: building every month of a company's history takes far longer than a run."""
+        documents: building every month of a company's history takes far longer than a run.
+        A run of the company in progress elsewhere stops it with a message, as it stops a run,
+        instead of waiting for it (``_acquire_run_lock``; the refresh's lock is the same)."""
+        self._acquire_run_lock(company)
         refreshed = self.env["kam.account.fact"]._refresh(
             company, window=self._window(company, run_date), if_built=True
         )

@@ -568,6 +568,9 @@ class TestClassification(KamCommon):
             other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x4B414D, self.company.id))
             with self.assertRaisesRegex(UserError, "already running"):
                 self._run()
+            # As users start it (stored figures refreshed first), it stops too, without waiting.
+            with self.assertRaisesRegex(UserError, "already running"):
+                self.Classification._run_company(self.company, self.today)
             other.rollback()
         finally:
             other.close()
