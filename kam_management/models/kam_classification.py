@@ -663,10 +663,16 @@ class KamClassification(models.Model):
         return rows
 
     @api.model
+    def _try_run_lock(self, company):
+        """Take the lock of ``company``'s runs and stored figures for this transaction, without
+        waiting; return whether it was free (a run or a refresh of its figures holds it)."""
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", _RUN_LOCK_KEY, company.id))
+        return self.env.cr.fetchone()[0]
+
+    @api.model
     def _acquire_run_lock(self, company):
         """Serialise runs per company: a second run at the same time stops with a message."""
-        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", _RUN_LOCK_KEY, company.id))
-        if not self.env.cr.fetchone()[0]:
+        if not self._try_run_lock(company):
             raise UserError(
                 _(
                     "A reclassification of %(company)s is already running. Wait for it to "

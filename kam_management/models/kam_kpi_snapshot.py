@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
@@ -370,6 +370,18 @@ class KamKpiSnapshot(models.Model):
         if not self.env.user.has_group(DIRECTOR_GROUP):
             raise AccessError(_("Only a Key Account Director can take the KPI snapshots by hand."))
         today = fields.Date.context_today(self)
+        Classification = self.env["kam.classification"].sudo()
+        for company in self.env.companies:
+            # The refresh of the stored figures would wait for a reclassification or the daily
+            # job in progress: say so now instead, and take nothing.
+            if not Classification._try_run_lock(company):
+                raise UserError(
+                    _(
+                        "The figures of %(company)s are being updated by a reclassification or the "
+                        "daily KPI job. Wait for it to finish, then take the snapshot again.",
+                        company=company.name,
+                    )
+                )
         written = sum(self.sudo()._take_snapshots(company, today) for company in self.env.companies)
         return {
             "type": "ir.actions.client",

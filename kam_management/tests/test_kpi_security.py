@@ -1,5 +1,6 @@
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
+from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
 from odoo.addons.mail.tests.common import mail_new_test_user
@@ -73,6 +74,25 @@ class TestKpiSecurity(KpiCommon):
             self.Snapshot.with_user(self.kam).action_take_snapshots_now()
         action = self.Snapshot.with_user(self.director).with_context(allowed_company_ids=self.company.ids)
         self.assertEqual(action.action_take_snapshots_now()["params"]["type"], "success")
+
+    def test_a_snapshot_by_hand_does_not_wait_for_a_run(self):
+        """While a reclassification or the daily job updates a company's figures (another
+        transaction holds its lock), the director is told at once instead of waiting."""
+        busy = self.setup_other_company(name="KPI busy company")["company"]
+        self.director.company_ids |= busy
+        Snapshot = self.Snapshot.with_user(self.director).with_context(allowed_company_ids=(self.company | busy).ids)
+        other = db_connect(self.env.cr.dbname).cursor()
+        try:
+            other.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (0x4B414D, busy.id))
+            self.assertTrue(other.fetchone()[0])
+            # Waiting instead would end in an error here rather than keep the test waiting.
+            self.env.cr.execute("SET LOCAL lock_timeout = '5s'")
+            with self.assertRaisesRegex(UserError, "KPI busy company are being updated"):
+                Snapshot.action_take_snapshots_now()
+            other.rollback()
+        finally:
+            other.close()
+        self.assertEqual(Snapshot.action_take_snapshots_now()["params"]["type"], "success")
 
     def test_companies_are_kept_apart(self):
         company_2 = self.setup_other_company(name="KPI second company")["company"]
