@@ -195,13 +195,9 @@ class KamClassification(models.Model):
         """A change of manager is noted on the customer, kept in the manager history and
         passed on at once to the account's latest KPI snapshot (its dashboard card)."""
         if "manager_id" not in vals:
-            res = super().write(vals)
-            if "tier" in vals or "quadrant" in vals:
-                self.env["kam.account.fact"]._sync_accounts(classifications=self)
-            return res
+            return super().write(vals)
         old_managers = {rec.id: rec.manager_id for rec in self}
         res = super().write(vals)
-        self.env["kam.account.fact"]._sync_accounts(classifications=self)
         self._post_manager_change()
         changed = self.filtered(lambda r: r.manager_id != old_managers[r.id])
         if changed:
@@ -754,8 +750,6 @@ class KamClassification(models.Model):
                         RETURNING 1
                     ),
                     moved AS (SELECT * FROM staged WHERE moved),
-                    -- The cost-to-serve analysis's window rows follow the changed accounts.
-                    facts AS (%(facts)s),
                     history AS (%(history)s),
                     notes AS (%(notes)s),
                     -- The tiers before the run: the counts after it follow from the changes.
@@ -793,7 +787,6 @@ class KamClassification(models.Model):
                     assignments=SQL(", ").join(SQL("%s = %s", ident(name), ident(name, "s")) for name in columns),
                     company=company.id,
                     sequence=f"{self._table}_id_seq",
-                    facts=self.env["kam.account.fact"]._sync_accounts_sql(company, "staged", columns),
                     history=History._engine_history_sql(run, run_date, "moved"),
                     notes=History._engine_notes_sql(company, "moved", initial),
                     initial=initial,
@@ -1164,13 +1157,10 @@ class KamClassification(models.Model):
                   FROM new
                  WHERE k.id = new.id AND (%(differ)s)
                 RETURNING k.id
-            ),
-            -- The cost-to-serve analysis's window rows follow the new quadrants.
-            facts AS (%(facts)s)
+            )
             SELECT (SELECT count(*) FROM ins) + (SELECT count(*) FROM upd)
             """,
             figures=self._window_figures_sql(company, date_from, date_to),
-            facts=self.env["kam.account.fact"]._sync_accounts_sql(company, "new", columns),
             values=SQL(", ").join(SQL("%s AS %s", value, ident(name)) for name, value in values.items()),
             company=company.id,
             effort=self._cost_effort_sql(values),

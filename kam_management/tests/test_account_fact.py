@@ -2,6 +2,7 @@ from datetime import date
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools.sql import column_exists
 
 from .test_cost_to_serve import CostCommon
 
@@ -167,8 +168,7 @@ class TestAccountFact(CostCommon):
     def _window_row(self, partner):
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT tier, quadrant, manager_id, row_count, revenue FROM kam_account_fact_window "
-            "WHERE company_id = %s AND partner_id = %s",
+            "SELECT row_count, revenue FROM kam_account_fact_window WHERE company_id = %s AND partner_id = %s",
             [self.company.id, partner.id],
         )
         return self.env.cr.fetchone()
@@ -220,30 +220,59 @@ class TestAccountFact(CostCommon):
         row = self._row(partner)
         return row.tier, row.quadrant, row.manager_id.id or None
 
+    def _analysis_account(self, partner):
+        """The customer's tier, quadrant and manager as the analysis over the window groups it
+        (read from its window row)."""
+        domain = [*self.WINDOW, ("partner_id", "=", partner.id)]
+        keys = []
+        for groupby in ("tier", "quadrant", "manager_id"):
+            self.assertTrue(self.Fact._window_grain_answers(domain, [groupby], self.MEASURES, (), None))
+            (key,) = self._groups(domain, groupby)
+            keys.append((key.id or None) if groupby == "manager_id" else key)
+        return tuple(keys)
+
     def test_window_rows_follow_the_account(self):
-        """A reclassification, a refresh of the cost figures and a new manager give the
-        customer's window row its new tier, quadrant and manager at once."""
+        """A reclassification, a refresh of the cost figures and a new manager put the customer
+        in its new tier, quadrant and manager in the analysis at once: the window's rows read
+        them from the classification row, so none of these writes them."""
         first, second = self._customers(2)
         self._post_invoices([(first, 5000.0, self.months_ago(1)), (second, 500.0, self.months_ago(1))])
         self._run()
         before = self._account(second)
-        self.assertEqual(self._window_row(second)[:3], before)
+        self.assertEqual(self._analysis_account(second), before)
         self._post_invoices([(second, 20000.0, self.months_ago(1))])
         self.Classification._reclassify_company(self.company, self.today)
         after = self._account(second)
         self.assertNotEqual(after[:2], before[:2], "the run moved the customer")
-        self.assertEqual(self._window_row(second)[:3], after, "the run's tier and quadrant, before any refresh")
-        self.assertEqual(self._window_row(first)[:3], self._account(first))
+        self.assertEqual(self._analysis_account(second), after, "the run's tier and quadrant, before any refresh")
+        self.assertEqual(self._analysis_account(first), self._account(first))
         self.Fact._refresh(self.company)
-        self.assertEqual(self._window_row(second)[3:], (1, 20500.0), "the refresh's figures")
+        self.assertEqual(self._window_row(second), (1, 20500.0), "the refresh's figures")
         self._cost(second, self.months_ago(1), 5000.0)
         self.Classification._refresh_cost_to_serve(self.company, self.today)
         self.assertNotEqual(self._account(second)[1], after[1], "the cost moved the customer's quadrant")
-        self.assertEqual(self._window_row(second)[:3], self._account(second))
+        self.assertEqual(self._analysis_account(second), self._account(second))
         self._row(second).manager_id = self.kam
-        self.assertEqual(self._window_row(second)[2], self.kam.id)
+        self.assertEqual(self._analysis_account(second)[2], self.kam.id)
         groups = self._groups([*self.WINDOW, ("manager_id", "=", self.kam.id)], "quadrant")
         self.assertEqual(list(groups), [self._account(second)[1]])
+
+    def test_upgrade_drops_the_account_copies_of_the_window_rows(self):
+        """The window's rows once kept a copy of the account's tier, quadrant and manager; the
+        upgrade drops those columns and the analysis still groups by them."""
+        (customer,) = self._customers(1)
+        self._post_invoices([(customer, 900.0, self.months_ago(1))])
+        self._run()
+        self.Fact._refresh(self.company)
+        cr = self.env.cr
+        cr.execute(
+            "ALTER TABLE kam_account_fact_window ADD COLUMN tier varchar, ADD COLUMN quadrant varchar, "
+            "ADD COLUMN manager_id int REFERENCES res_users (id) ON DELETE SET NULL"
+        )
+        self.Fact._init_window_table()
+        for column in ("tier", "quadrant", "manager_id"):
+            self.assertFalse(column_exists(cr, "kam_account_fact_window", column))
+        self.assertEqual(self._analysis_account(customer), self._account(customer))
 
     def test_window_rows_keep_to_the_company(self):
         """A user of one company reads that company's window rows only, in a fixed number of
