@@ -1,7 +1,7 @@
 {
     "name": "Key Account Management",
     "summary": "Key accounts by 80/20, cost to serve, account plans and KPI dashboards",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Sales/CRM",
     "license": "LGPL-3",
     "author": "kam_management contributors",

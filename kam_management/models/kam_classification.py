@@ -1569,9 +1569,6 @@ class KamClassification(models.Model):
     sl_payment_term_id = fields.Many2one(
         "account.payment.term", string="Payment terms applied", readonly=True, groups=KAM_GROUP, ondelete="set null"
     )
-    sl_team_id = fields.Many2one(
-        "crm.team", string="Sales team applied", readonly=True, groups=KAM_GROUP, ondelete="set null"
-    )
     service_level_id = fields.Many2one(
         "kam.service.level", string="Service level", compute="_compute_service_level_id", groups=KAM_GROUP
     )

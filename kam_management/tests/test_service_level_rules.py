@@ -131,6 +131,16 @@ class TestServiceLevelRules(KamCommon):
         # Run again (or on a database that never had the columns): nothing to do.
         load_script(MIGRATION, "kam_post_migrate_18_0_1_1_0").migrate(cr, "18.0.1.1.0")
 
+    def test_upgrade_drops_the_team_kept_on_the_classification(self):
+        """The upgrade to 18.0.1.2.0 drops the column where the classification kept the sales
+        team applied (nothing read it), with its foreign key; run again, it does nothing."""
+        cr = self.env.cr
+        cr.execute("ALTER TABLE kam_classification ADD COLUMN sl_team_id int REFERENCES crm_team (id)")
+        script = load_script("kam_management/migrations/18.0.1.2.0/post-migrate.py", "kam_post_migrate_18_0_1_2_0")
+        script.migrate(cr, "18.0.1.1.0")
+        self.assertFalse(column_exists(cr, "kam_classification", "sl_team_id"))
+        script.migrate(cr, "18.0.1.1.0")
+
     def test_upgrade_refuses_bad_values(self):
         """A value the levels would refuse stops the upgrade instead of being saved."""
         with self.assertRaises(ValidationError):
