@@ -7,6 +7,7 @@ from odoo.sql_db import db_connect
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..models.kam_classification import _RUN_LOCK_KEY
 from .common import KamCommon
 
 
@@ -565,7 +566,7 @@ class TestClassification(KamCommon):
         self._post_invoices([(customer, 100, self.months_ago(1))])
         other = db_connect(self.env.cr.dbname).cursor()
         try:
-            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (0x4B414D, self.company.id))
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_RUN_LOCK_KEY, self.company.id))
             with self.assertRaisesRegex(UserError, "already running"):
                 self._run()
             # As users start it (stored figures refreshed first), it stops too, without waiting.

@@ -5,6 +5,7 @@ from odoo.tests import tagged
 
 from odoo.addons.mail.tests.common import mail_new_test_user
 
+from ..models.kam_classification import _RUN_LOCK_KEY
 from .kpi_common import KpiCommon
 
 
@@ -83,7 +84,7 @@ class TestKpiSecurity(KpiCommon):
         Snapshot = self.Snapshot.with_user(self.director).with_context(allowed_company_ids=(self.company | busy).ids)
         other = db_connect(self.env.cr.dbname).cursor()
         try:
-            other.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (0x4B414D, busy.id))
+            other.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (_RUN_LOCK_KEY, busy.id))
             self.assertTrue(other.fetchone()[0])
             # Waiting instead would end in an error here rather than keep the test waiting.
             self.env.cr.execute("SET LOCAL lock_timeout = '5s'")
